@@ -1,0 +1,18 @@
+"""estimators: parameter estimation on sensing/channel data (NumPy or CuPy).
+
+Imports :mod:`sensing` (and :mod:`channels` only where a model-based dictionary needs propagation
+geometry). Every estimator is a pure function with keyword-only options that returns a frozen
+result dataclass; array type in = array type out.
+"""
+
+__all__: list[str] = []
+
+# --- foundation: classic OFDM radar (issue 2) ---------------------------------------------
+
+# --- subspace toolbox: MUSIC / ESPRIT / smoothing / model order / OMP / CRB (issue 3) --------
+
+# --- tensor methods and PLAIN (issue 4) ------------------------------------------------------
+
+# --- variational Bayes (issue 5) --------------------------------------------------------------
+
+# --- CSI feedback: 3GPP codebooks and SiFo (issue 6) -----------------------------------------

@@ -1,0 +1,66 @@
+"""sensing: the core of subspace-sensing.
+
+Array backend and validation, antenna arrays and steering, OFDM numerology and modulation, the
+measurement given a channel, metrics, dataset I/O, the sweep runner and plotting. It imports no
+other package of this repository.
+"""
+
+from ._backend import (
+    Array,
+    asarray_like,
+    cupy_available,
+    get_xp,
+    is_cupy_array,
+    is_cupy_namespace,
+    is_numpy_array,
+    is_numpy_namespace,
+    namespace_for_backend,
+    tensorly_backend,
+    to_numpy,
+)
+from ._validation import (
+    check_array,
+    check_bool,
+    check_choice,
+    check_divides,
+    check_finite,
+    check_float,
+    check_int,
+    check_rng,
+)
+from ._arrays import (
+    ArrayGeometry,
+    custom_array,
+    steering_derivatives,
+    steering_from_directions,
+    steering_vector,
+    ula,
+    ula_spatial_frequency,
+    unit_vector,
+    upa,
+)
+from ._ofdm import (
+    SPEED_OF_LIGHT,
+    Numerology,
+    bits_to_symbols,
+    constellation,
+    hard_decision,
+    random_symbols,
+    symbols_to_bits,
+)
+from ._measurement import Measurement, complex_noise, ls_channel_estimate, measure, noise_variance_for_snr
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Array", "asarray_like", "cupy_available", "get_xp", "is_cupy_array", "is_cupy_namespace",
+    "is_numpy_array", "is_numpy_namespace", "namespace_for_backend", "tensorly_backend", "to_numpy",
+    "check_array", "check_bool", "check_choice", "check_divides", "check_finite", "check_float",
+    "check_int", "check_rng",
+    "ArrayGeometry", "custom_array", "steering_derivatives", "steering_from_directions",
+    "steering_vector", "ula", "ula_spatial_frequency", "unit_vector", "upa",
+    "SPEED_OF_LIGHT", "Numerology", "bits_to_symbols", "constellation", "hard_decision",
+    "random_symbols", "symbols_to_bits",
+    "Measurement", "complex_noise", "ls_channel_estimate", "measure", "noise_variance_for_snr",
+    "__version__",
+]

@@ -1,0 +1,139 @@
+"""The one module that decides the array library.
+
+Every public function in the package starts with ``xp = get_xp(*arrays)`` and then calls
+``xp.*`` only, so that NumPy input gives NumPy output and CuPy input gives CuPy output.
+Nothing outside this module imports :mod:`cupy`. Host/device copies happen only through
+:func:`to_numpy` (I/O, plotting) and :func:`asarray_like` (moving host-drawn random numbers
+next to the caller's data), never silently inside an estimator.
+"""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+from typing import Any
+
+import array_api_compat as aac
+import numpy as np
+
+Array = Any
+
+__all__ = [
+    "Array",
+    "get_xp",
+    "to_numpy",
+    "is_numpy_namespace",
+    "is_cupy_namespace",
+    "is_numpy_array",
+    "is_cupy_array",
+    "namespace_for_backend",
+    "asarray_like",
+    "cupy_available",
+    "tensorly_backend",
+]
+
+
+def get_xp(*arrays: Any):
+    """Array namespace shared by the inputs.
+
+    Python scalars and ``None`` are ignored. Mixing array libraries (e.g. NumPy and CuPy)
+    raises :class:`TypeError` instead of copying silently.
+    """
+    arrs = [a for a in arrays if a is not None and not isinstance(a, (int, float, complex, bool))]
+    if not arrs:
+        return aac.array_namespace(np.empty(0))
+    try:
+        return aac.array_namespace(*arrs)
+    except TypeError as exc:  # mixed libraries
+        kinds = sorted({type(a).__module__.split(".")[0] + "." + type(a).__name__ for a in arrs})
+        raise TypeError(
+            f"inputs must all come from one array library; got {', '.join(kinds)}. "
+            "Move them to one device first (e.g. sensing.to_numpy or cupy.asarray)."
+        ) from exc
+
+
+def is_numpy_namespace(xp) -> bool:
+    """True for NumPy (and array-api-compat's NumPy wrapper)."""
+    return aac.is_numpy_namespace(xp)
+
+
+def is_cupy_namespace(xp) -> bool:
+    """True for CuPy (and array-api-compat's CuPy wrapper)."""
+    return aac.is_cupy_namespace(xp)
+
+
+def is_numpy_array(x) -> bool:
+    return aac.is_numpy_array(x)
+
+
+def is_cupy_array(x) -> bool:
+    return aac.is_cupy_array(x)
+
+
+def to_numpy(x: Any) -> np.ndarray:
+    """Explicit device->host copy (NumPy arrays pass through unchanged).
+
+    Use only at the edges: file I/O, plotting, printing.
+    """
+    if x is None:
+        return None
+    if aac.is_cupy_array(x):
+        return x.get()
+    if aac.is_numpy_array(x) or isinstance(x, (int, float, complex, list, tuple)):
+        return np.asarray(x)
+    # any other array-API array (array-api-strict, ...): DLPack, then buffer protocol
+    try:
+        return np.from_dlpack(x)
+    except Exception:  # pragma: no cover - depends on the library
+        return np.asarray(x)
+
+
+def cupy_available() -> bool:
+    """True when CuPy imports and sees at least one CUDA device."""
+    try:
+        import cupy  # noqa: F401
+
+        return cupy.cuda.runtime.getDeviceCount() > 0
+    except Exception:
+        return False
+
+
+def namespace_for_backend(name: str):
+    """Array namespace for a backend name given at the terminal (``"numpy"`` or ``"cupy"``)."""
+    if name == "numpy":
+        return aac.array_namespace(np.empty(0))
+    if name == "cupy":
+        try:
+            import cupy
+        except ImportError as exc:
+            raise ValueError(
+                "`backend` 'cupy' needs CuPy: install the `gpu` extra "
+                "(pip install 'subspace-sensing[gpu]'); got backend='cupy' without CuPy."
+            ) from exc
+        return aac.array_namespace(cupy.empty(0))
+    raise ValueError(f"`backend` must be one of 'numpy', 'cupy'; got {name!r}.")
+
+
+def asarray_like(x: Any, xp, *, dtype=None):
+    """Put a host array into namespace ``xp`` (explicit host->device move)."""
+    if is_cupy_namespace(xp):
+        import cupy
+
+        return cupy.asarray(x, dtype=dtype)
+    if is_numpy_namespace(xp):
+        return np.asarray(x, dtype=dtype)
+    return xp.asarray(np.asarray(x, dtype=dtype))
+
+
+@contextmanager
+def tensorly_backend(xp):
+    """Run TensorLy on the backend that matches ``xp`` (thread-local, restored on exit)."""
+    import tensorly as tl
+
+    if is_cupy_namespace(xp):
+        name = "cupy"
+    elif is_numpy_namespace(xp):
+        name = "numpy"
+    else:
+        raise TypeError(f"TensorLy functions accept NumPy or CuPy arrays; got {xp.__name__}.")
+    with tl.backend_context(name, local_threadsafe=True):
+        yield tl
