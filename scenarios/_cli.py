@@ -1,0 +1,134 @@
+"""The ``subsense`` command: ``list`` the scenarios, ``run NAME [options]`` one of them.
+
+Core options shared by every scenario: ``--out DIR``, ``--seed``, ``--trials``, ``--snr-db``
+(values and/or ``start:stop:step`` ranges, stop inclusive), ``--quick``, ``--resume``,
+``--backend {numpy,cupy}``, ``--workers``, ``--scheduler``. Bad input becomes a one-line
+message on stderr and exit code 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import math
+import sys
+from pathlib import Path
+
+from ._registry import SCENARIOS, load
+
+
+def parse_snr_list(text: str) -> list[float]:
+    """Parse ``"-10,0,10"`` or ``"-20:20:5"`` (stop inclusive) or a mix, in dB."""
+    out: list[float] = []
+    for part in str(text).split(","):
+        part = part.strip()
+        if not part:
+            continue
+        if ":" in part:
+            bits = part.split(":")
+            if len(bits) != 3:
+                raise ValueError(f"`--snr-db` range must be start:stop:step; got {part!r}.")
+            try:
+                start, stop, step = (float(b) for b in bits)
+            except ValueError as exc:
+                raise ValueError(f"`--snr-db` range must hold numbers; got {part!r}.") from exc
+            if not all(math.isfinite(v) for v in (start, stop, step)):
+                raise ValueError(f"`--snr-db` values must be finite; got {part!r}.")
+            if step <= 0 or stop < start:
+                raise ValueError(f"`--snr-db` range needs step > 0 and stop >= start; got {part!r}.")
+            n = int(math.floor((stop - start) / step + 1e-9)) + 1
+            out.extend(start + i * step for i in range(n))
+        else:
+            try:
+                v = float(part)
+            except ValueError as exc:
+                raise ValueError(f"`--snr-db` must be numbers or start:stop:step; got {part!r}.") from exc
+            if not math.isfinite(v):
+                raise ValueError(f"`--snr-db` values must be finite; got {part!r}.")
+            out.append(v)
+    if not out:
+        raise ValueError(f"`--snr-db` must name at least one value; got {text!r}.")
+    return out
+
+
+def add_core_arguments(p: argparse.ArgumentParser) -> None:
+    """The options every scenario accepts."""
+    p.add_argument("--out", type=Path, default=None, help="output folder (default: runs/<scenario>)")
+    p.add_argument("--seed", type=int, default=0, help="root seed (default: %(default)s)")
+    p.add_argument("--trials", type=int, default=None, help="Monte Carlo trials per point")
+    p.add_argument("--snr-db", type=str, default=None,
+                   help="SNR values in dB: '0,10,20' or '-20:20:5' (stop inclusive)")
+    p.add_argument("--quick", action="store_true", help="small run for CI and smoke tests")
+    p.add_argument("--resume", action="store_true", help="continue an interrupted sweep in --out")
+    p.add_argument("--backend", choices=["numpy", "cupy"], default="numpy", help="array library")
+    p.add_argument("--workers", type=int, default=1, help="local worker processes (default: %(default)s)")
+    p.add_argument("--scheduler", type=str, default=None,
+                   help="dask scheduler address (tcp://host:port) or 'local' for a LocalCluster")
+    p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+
+
+def _check_core(args) -> None:
+    if args.trials is not None and args.trials < 1:
+        raise ValueError(f"`--trials` must be an integer >= 1; got {args.trials}.")
+    if args.workers < 1:
+        raise ValueError(f"`--workers` must be an integer >= 1; got {args.workers}.")
+    if args.seed < 0:
+        raise ValueError(f"`--seed` must be a non-negative integer; got {args.seed}.")
+    args.snr_db = None if args.snr_db is None else parse_snr_list(args.snr_db)
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):  # argparse's own usage errors: one line, exit 2
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="subsense", description="Subspace-based ISAC and site-specific CSI scenarios.")
+    sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    sub.add_parser("list", help="list the scenarios, one per line")
+    run = sub.add_parser("run", help="run a scenario: subsense run NAME [options]")
+    run.add_argument("name", help="scenario name (see `subsense list`)")
+    return p
+
+
+def _description(module_name: str) -> str:
+    mod = importlib.import_module(module_name)
+    return getattr(mod, "DESCRIPTION", (mod.__doc__ or "").strip().splitlines()[0])
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser()
+    if argv[:1] == ["run"] and len(argv) >= 2 and not argv[1].startswith("-"):
+        name = argv[1]
+        try:
+            mod = load(name)
+        except ValueError as exc:
+            print(f"subsense: error: {exc}", file=sys.stderr)
+            return 2
+        sp = _Parser(prog=f"subsense run {name}", description=getattr(mod, "DESCRIPTION", None))
+        add_core_arguments(sp)
+        mod.add_arguments(sp)
+        args = sp.parse_args(argv[2:])
+        args.scenario = name
+        try:
+            _check_core(args)
+            return int(mod.run(args) or 0)
+        except (ValueError, TypeError, FileNotFoundError, FileExistsError) as exc:
+            print(f"subsense run {name}: error: {exc}", file=sys.stderr)
+            return 2
+        except KeyboardInterrupt:
+            print(f"subsense run {name}: interrupted; finished trials are saved, rerun with --resume.",
+                  file=sys.stderr)
+            return 130
+    args = parser.parse_args(argv)
+    if args.command == "list":
+        for name in sorted(SCENARIOS):
+            print(f"{name}\t{_description(SCENARIOS[name])}")
+        return 0
+    parser.error("`run` needs a scenario name: subsense run NAME [options]")
+    return 2
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())
