@@ -121,7 +121,7 @@ def asarray_like(x: Any, xp, *, dtype=None):
         return cupy.asarray(x, dtype=dtype)
     if is_numpy_namespace(xp):
         return np.asarray(x, dtype=dtype)
-    return xp.asarray(np.asarray(x, dtype=dtype))
+    return xp.asarray(np.asarray(x), dtype=dtype)
 
 
 @contextmanager
