@@ -8,6 +8,9 @@ result dataclass; array type in = array type out.
 __all__: list[str] = []
 
 # --- foundation: classic OFDM radar (issue 2) ---------------------------------------------
+from ._radar import RadarEstimate, ofdm_radar
+
+__all__ += ["RadarEstimate", "ofdm_radar"]
 
 # --- subspace toolbox: MUSIC / ESPRIT / smoothing / model order / OMP / CRB (issue 3) --------
 

@@ -1,0 +1,303 @@
+r"""Data-aided OFDM ISAC: targets seen by a BS array through known OFDM data.
+
+Data flow (visible in :func:`generate`): frozen :class:`IsacConfig` → target parameters
+(:class:`IsacTruth`) → :class:`channels.Paths` → :func:`channels.cfr_from_paths` → known symbols
+through the channel plus noise at the stated SNR (:func:`sensing.measure`) → per-RE LS channel
+estimate → :class:`IsacDataset` carrying its ground truth.
+
+Two propagation models:
+
+* ``"monostatic"``: two-way echoes at a co-located BS; delay :math:`\tau = 2R/c`, Doppler
+  :math:`f_D = 2vf_c/c`, ``distances_m`` is the **range** :math:`R`; gains from the radar
+  equation (``path_loss="radar"``).
+* ``"one-way"``: a user's known data reach the BS array via the objects (uplink/bistatic, the
+  PLAIN paper's example); delay :math:`\tau = d/c`, Doppler :math:`f_D = vf_c/c`,
+  ``distances_m`` is the **path length** :math:`d = c\tau`.
+
+Velocities are radial and positive when the path shortens (approaching), so positive velocity
+means positive Doppler. Angles are azimuths in the package convention (ULA along :math:`y`,
+broadside 0); PLAIN's angle from the array axis is :math:`\theta = 90^\circ - \phi`.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+
+import numpy as np
+
+from channels import Paths, cfr_from_paths, monostatic_paths, uma_los_path_loss_db
+from sensing import (
+    SPEED_OF_LIGHT,
+    Numerology,
+    check_choice,
+    check_float,
+    check_int,
+    check_rng,
+    constellation,
+    ls_channel_estimate,
+    measure,
+    ula,
+)
+
+DESCRIPTION = "Data-aided OFDM ISAC (monostatic or one-way): RMSE vs SNR of angle, distance, velocity"
+
+__all__ = ["IsacConfig", "IsacTruth", "IsacDataset", "generate", "plain_preset", "default_config",
+           "DESCRIPTION", "add_arguments", "run"]
+
+
+@dataclass(frozen=True)
+class IsacConfig:
+    """Frozen configuration of the OFDM ISAC scenario (SI units, radians).
+
+    Target parameters given as tuples are used verbatim; ``None`` draws them at random (one per
+    stratum of the allowed interval, so targets are separated in both angle and distance).
+    """
+
+    propagation: str = "monostatic"
+    carrier_hz: float = 28e9
+    subcarrier_spacing_hz: float = 120e3
+    n_subcarriers: int = 64
+    n_symbols: int = 32
+    cp_fraction: float = 1.0 / 14.0
+    fft_size: int | None = None
+    n_antennas: int = 8
+    spacing_wavelengths: float = 0.5
+    n_targets: int = 3
+    azimuths_rad: tuple[float, ...] | None = None
+    distances_m: tuple[float, ...] | None = None
+    velocities_mps: tuple[float, ...] | None = None
+    azimuth_range_rad: tuple[float, float] = (-math.radians(60.0), math.radians(60.0))
+    distance_range_m: tuple[float, float] = (10.0, 150.0)
+    max_speed_mps: float = 20.0
+    snap_delays_to_sample_grid: bool = False
+    path_loss: str = "radar"
+    path_loss_margin_db: float = 0.0
+    modulation: str = "qpsk"
+    snr_db: float = 10.0
+
+    def __post_init__(self):
+        check_choice(self.propagation, "propagation", ("monostatic", "one-way"))
+        num = self.numerology()  # validates the OFDM parameters
+        m = check_int(self.n_antennas, "n_antennas", low=2)
+        check_float(self.spacing_wavelengths, "spacing_wavelengths", low=0.0, low_inclusive=False)
+        n = check_int(self.n_targets, "n_targets", low=1, high=min(m - 1, 16),
+                      why="a subspace method needs a noise subspace on the antenna mode")
+        check_choice(self.path_loss, "path_loss", ("radar", "uma-los", "free-space", "none"))
+        if self.path_loss == "radar" and self.propagation != "monostatic":
+            raise ValueError("`path_loss` 'radar' (two-way radar equation) needs propagation='monostatic'; "
+                             f"got propagation={self.propagation!r}. Use 'uma-los', 'free-space' or 'none'.")
+        check_choice(self.modulation, "modulation", ("bpsk", "qpsk", "16qam", "64qam"))
+        check_float(self.snr_db, "snr_db", low=-100.0, high=100.0)
+        check_float(self.path_loss_margin_db, "path_loss_margin_db", low=-100.0, high=100.0)
+        check_float(self.max_speed_mps, "max_speed_mps", low=0.0)
+        lo, hi = (check_float(v, "distance_range_m", low=0.0, low_inclusive=False) for v in self.distance_range_m)
+        if hi <= lo:
+            raise ValueError(f"`distance_range_m` must be (low, high) with high > low; got {self.distance_range_m}.")
+        a0, a1 = (check_float(v, "azimuth_range_rad", low=-math.pi / 2, high=math.pi / 2)
+                  for v in self.azimuth_range_rad)
+        if a1 <= a0:
+            raise ValueError(f"`azimuth_range_rad` must be (low, high) with high > low; got {self.azimuth_range_rad}.")
+        factor = 2.0 if self.propagation == "monostatic" else 1.0
+        d_max = SPEED_OF_LIGHT * num.max_delay_s / factor
+        v_max = num.max_doppler_hz * SPEED_OF_LIGHT / (factor * self.carrier_hz)
+        for name, vals, low, high in (("azimuths_rad", self.azimuths_rad, -math.pi / 2, math.pi / 2),
+                                      ("distances_m", self.distances_m, 0.0, d_max),
+                                      ("velocities_mps", self.velocities_mps, -v_max, v_max)):
+            if vals is None:
+                continue
+            if len(vals) != n:
+                raise ValueError(f"`{name}` must hold n_targets = {n} values; got {len(vals)}.")
+            for v in vals:
+                check_float(v, name, low=low, high=high, why="unambiguous interval of this numerology")
+        if hi > d_max:
+            raise ValueError(f"`distance_range_m` upper end must be <= the unambiguous {d_max:.1f} m "
+                             f"of this numerology; got {hi:g}.")
+        if self.max_speed_mps > v_max:
+            raise ValueError(f"`max_speed_mps` must be <= the unambiguous {v_max:.2f} m/s; got {self.max_speed_mps:g}.")
+
+    def numerology(self) -> Numerology:
+        return Numerology(self.carrier_hz, self.subcarrier_spacing_hz, self.n_subcarriers, self.n_symbols,
+                          cp_fraction=self.cp_fraction, fft_size=self.fft_size)
+
+    def array(self):
+        return ula(self.n_antennas, self.spacing_wavelengths * SPEED_OF_LIGHT / self.carrier_hz)
+
+
+def default_config() -> IsacConfig:
+    """Small monostatic default: 8 antennas, 64 subcarriers × 32 symbols, 3 random targets; runs in seconds."""
+    return IsacConfig()
+
+
+def plain_preset() -> IsacConfig:
+    """The PLAIN paper's released example (Tahir, Svoboda, Rupp, arXiv:2503.21242; PLAIN.md §3.4).
+
+    26 GHz, 16-antenna λ/2 ULA, 180 subcarriers at 60 kHz (FFT 225), 560 symbols with
+    T_O = 0.25 ms/14, BPSK data, 6 objects at 30…150° from the array axis (azimuth 60…-60°),
+    path lengths linspace(50, 400) m snapped to the delay grid c/(225·60 kHz) = 22.2 m,
+    velocities [0, 5, 0, 15, 0, 25] km/h, one-way model, UMa-LoS path loss with the reference
+    code's 2.96 dB margin.
+    """
+    num = Numerology(26e9, 60e3, 180, 560, fft_size=225)
+    ts = 1.0 / num.sample_rate_hz
+    d = np.linspace(50.0, 400.0, 6)
+    d = SPEED_OF_LIGHT * ts * np.round(d / (SPEED_OF_LIGHT * ts))        # PLAIN.md §3.3 delay grid
+    theta = np.linspace(30.0, 150.0, 6)                                   # from the array axis [deg]
+    v_kmh = np.linspace(0.0, 25.0, 6)
+    v_kmh[::2] = 0.0                                                      # "50 % static objects"
+    return IsacConfig(
+        propagation="one-way", carrier_hz=26e9, subcarrier_spacing_hz=60e3, n_subcarriers=180,
+        n_symbols=560, cp_fraction=1.0 / 14.0, fft_size=225, n_antennas=16, spacing_wavelengths=0.5,
+        n_targets=6, azimuths_rad=tuple(float(x) for x in np.deg2rad(90.0 - theta)),
+        distances_m=tuple(float(x) for x in d), velocities_mps=tuple(float(x) for x in v_kmh / 3.6),
+        distance_range_m=(40.0, 410.0), max_speed_mps=25 / 3.6, snap_delays_to_sample_grid=True,
+        path_loss="uma-los", path_loss_margin_db=2.96, modulation="bpsk", snr_db=0.0)
+
+
+@dataclass(frozen=True)
+class IsacTruth:
+    """Ground truth of one realisation (host arrays, shape (n_targets,) each)."""
+
+    azimuths_rad: np.ndarray
+    distances_m: np.ndarray
+    velocities_mps: np.ndarray
+    delays_s: np.ndarray
+    doppler_hz: np.ndarray
+    gains: np.ndarray
+
+
+@dataclass(frozen=True)
+class IsacDataset:
+    """One realisation: received grid, known symbols, LS estimate and the truth (host arrays).
+
+    Attributes
+    ----------
+    received : ndarray, shape (n_antennas, n_subcarriers, n_symbols), complex128
+    symbols : ndarray, shape (n_subcarriers, n_symbols), complex128
+    channel_estimate : ndarray, shape (n_antennas, n_subcarriers, n_symbols), complex128
+        Per-RE LS estimate :math:`Y/X`.
+    noise_variance : float
+        :math:`\\sigma^2` per RE and antenna.
+    truth : IsacTruth
+    paths : channels.Paths
+    config : IsacConfig
+    """
+
+    received: np.ndarray
+    symbols: np.ndarray
+    channel_estimate: np.ndarray
+    noise_variance: float
+    truth: IsacTruth
+    paths: Paths
+    config: IsacConfig
+
+
+def _stratified(lo, hi, n, rng, frac=0.6):
+    """One uniform draw per equal stratum (inner ``frac`` of each), randomly permuted."""
+    w = (hi - lo) / n
+    centre = lo + w * (np.arange(n) + 0.5)
+    return rng.permutation(centre + rng.uniform(-0.5, 0.5, n) * frac * w)
+
+
+def _targets(config: IsacConfig, rng: np.random.Generator):
+    n = config.n_targets
+    az = np.asarray(config.azimuths_rad, float) if config.azimuths_rad is not None else \
+        _stratified(*config.azimuth_range_rad, n, rng)
+    dist = np.asarray(config.distances_m, float) if config.distances_m is not None else \
+        _stratified(*config.distance_range_m, n, rng)
+    vel = np.asarray(config.velocities_mps, float) if config.velocities_mps is not None else \
+        rng.uniform(-config.max_speed_mps, config.max_speed_mps, n)
+    return az, dist, vel
+
+
+def _symbols(config: IsacConfig, rng) -> np.ndarray:
+    kind, order = {"bpsk": ("psk", 2), "qpsk": ("psk", 4), "16qam": ("qam", 16), "64qam": ("qam", 64)}[config.modulation]
+    pts = constellation(kind, order)
+    return pts[rng.integers(0, order, size=(config.n_subcarriers, config.n_symbols))]
+
+
+def make_paths(config: IsacConfig, rng=None) -> tuple[Paths, IsacTruth]:
+    """Draw (or take) the targets and turn them into propagation paths."""
+    rng = check_rng(rng)
+    num = config.numerology()
+    az, dist, vel = _targets(config, rng)
+    fc = config.carrier_hz
+    factor = 2.0 if config.propagation == "monostatic" else 1.0
+    if config.snap_delays_to_sample_grid:
+        step = SPEED_OF_LIGHT / (num.sample_rate_hz * factor)
+        dist = step * np.round(dist / step)
+    phase = np.exp(2j * np.pi * rng.uniform(0.0, 1.0, config.n_targets))  # phi ~ U[0, 2 pi)
+    if config.propagation == "monostatic" and config.path_loss == "radar":
+        pos = dist[:, None] * np.stack([np.cos(az), np.sin(az), np.zeros_like(az)], axis=-1)
+        velv = -vel[:, None] * pos / dist[:, None]                          # approaching positive
+        p = monostatic_paths(pos, carrier_hz=fc, target_velocities_mps=velv, carrier_phase=False)
+        gains = p.gains * phase
+    else:
+        if config.path_loss == "uma-los":
+            d_pl = dist * factor
+            amp = 10.0 ** (-uma_los_path_loss_db(d_pl, fc, margin_db=config.path_loss_margin_db) / 20.0)
+        elif config.path_loss == "free-space":
+            amp = SPEED_OF_LIGHT / fc / (4 * np.pi * dist * factor)
+        else:
+            amp = np.ones(config.n_targets)
+        gains = amp * phase
+    tau = factor * dist / SPEED_OF_LIGHT
+    fd = factor * vel * fc / SPEED_OF_LIGHT
+    paths = Paths.from_arrays(gains.astype(np.complex128), tau, fd, az)
+    truth = IsacTruth(az, dist, vel, tau, fd, paths.gains.copy())
+    return paths, truth
+
+
+def generate(config: IsacConfig, *, rng=None, noise_rng=None) -> IsacDataset:
+    """Draw one realisation of the scenario.
+
+    Parameters
+    ----------
+    config : IsacConfig
+    rng : None, int or numpy.random.Generator
+        Draws the targets (where not fixed), their phases and the data symbols.
+    noise_rng : None, int or numpy.random.Generator, optional
+        Draws the noise; by default the noise continues the ``rng`` stream. A sweep passes a
+        separate stream so one realisation can be reused at every SNR.
+
+    Returns
+    -------
+    IsacDataset
+        Host (NumPy) arrays; the same seed gives the same dataset on every machine and backend.
+    """
+    if not isinstance(config, IsacConfig):
+        raise TypeError(f"`config` must be an IsacConfig; got {type(config).__name__}.")
+    rng = check_rng(rng)
+    noise_rng = rng if noise_rng is None else check_rng(noise_rng)
+    num = config.numerology()
+    paths, truth = make_paths(config, rng)
+    x = _symbols(config, rng)
+    h = cfr_from_paths(paths, config.array(), num)                         # (R, K, T)
+    m = measure(h, x, snr_db=config.snr_db, rng=noise_rng)
+    return IsacDataset(received=m.received, symbols=x, channel_estimate=ls_channel_estimate(m.received, x),
+                       noise_variance=float(m.noise_variance), truth=truth, paths=paths, config=config)
+
+
+# =============================================================================================
+# terminal program
+# =============================================================================================
+
+PRESETS = {"default": default_config, "plain": plain_preset}
+
+
+def add_arguments(p) -> None:
+    p.add_argument("--preset", choices=sorted(PRESETS), default="default",
+                   help="scenario preset: 'default' (small, seconds) or 'plain' (the PLAIN paper's example)")
+    p.add_argument("--estimators", type=str, default=None,
+                   help="comma-separated estimators to run (default: all available; see the table)")
+    p.add_argument("--propagation", choices=["monostatic", "one-way"], default=None,
+                   help="override the preset's propagation model")
+
+
+def run(args) -> int:
+    """Sweep SNR, run the estimators, print a table, write dataset, CSV and figure."""
+    from . import _isac_sweep
+
+    return _isac_sweep.run(args)
