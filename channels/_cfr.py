@@ -116,11 +116,17 @@ def cfr_from_paths(paths: Paths, rx_array: ArrayGeometry, numerology: Numerology
     if use_kernel:
         g_np = np.ascontiguousarray(g, dtype=np.complex128)
         out = np.empty((n_b,) + tail, dtype=np.complex128)
-        args = (np.ascontiguousarray(rx_ph),)
-        if tx_ph is not None:
-            args += (np.ascontiguousarray(tx_ph),)
-        kern = cfr_kernel if tx_ph is None else cfr_kernel_mimo
-        kern(g_np, *args, np.ascontiguousarray(tau), np.ascontiguousarray(fd), f, t, out)
+        rx_np = np.ascontiguousarray(rx_ph)
+        tx_np = None if tx_ph is None else np.ascontiguousarray(tx_ph)
+        tau_np, fd_np = np.ascontiguousarray(tau), np.ascontiguousarray(fd)
+        # the shared grid factors take 16*P*K*T bytes per link: chunk links to ~128 MiB
+        chunk = max(1, int(2**27 // max(1, 16 * n_p * f.size * t.size)))
+        for lo in range(0, n_b, chunk):
+            sl = slice(lo, min(n_b, lo + chunk))
+            if tx_np is None:
+                cfr_kernel(g_np[sl], rx_np[sl], tau_np[sl], fd_np[sl], f, t, out[sl])
+            else:
+                cfr_kernel_mimo(g_np[sl], rx_np[sl], tx_np[sl], tau_np[sl], fd_np[sl], f, t, out[sl])
         return out.reshape(batch + tail)
 
     # separable matmul form: H = (A diag g) @ (D (x) V [(x) T*])^T, in the input namespace
