@@ -15,6 +15,10 @@ __all__ += ["RadarEstimate", "ofdm_radar"]
 # --- subspace toolbox: MUSIC / ESPRIT / smoothing / model order / OMP / CRB (issue 3) --------
 
 # --- tensor methods and PLAIN (issue 4) ------------------------------------------------------
+from ._tensor import CPResult, TuckerResult, cp_als, fold, hosvd, mode_dot, multi_mode_dot, tucker, unfold
+
+__all__ += ["CPResult", "TuckerResult", "cp_als", "fold", "hosvd", "mode_dot", "multi_mode_dot",
+            "tucker", "unfold"]
 
 # --- variational Bayes (issue 5) --------------------------------------------------------------
 
