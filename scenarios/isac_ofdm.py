@@ -60,18 +60,18 @@ class IsacConfig:
     carrier_hz: float = 28e9
     subcarrier_spacing_hz: float = 120e3
     n_subcarriers: int = 64
-    n_symbols: int = 32
+    n_symbols: int = 64
     cp_fraction: float = 1.0 / 14.0
     fft_size: int | None = None
-    n_antennas: int = 8
+    n_antennas: int = 16
     spacing_wavelengths: float = 0.5
     n_targets: int = 3
     azimuths_rad: tuple[float, ...] | None = None
     distances_m: tuple[float, ...] | None = None
     velocities_mps: tuple[float, ...] | None = None
     azimuth_range_rad: tuple[float, float] = (-math.radians(60.0), math.radians(60.0))
-    distance_range_m: tuple[float, float] = (10.0, 150.0)
-    max_speed_mps: float = 20.0
+    distance_range_m: tuple[float, float] = (20.0, 200.0)
+    max_speed_mps: float = 30.0
     snap_delays_to_sample_grid: bool = False
     path_loss: str = "radar"
     path_loss_margin_db: float = 0.0
@@ -127,7 +127,8 @@ class IsacConfig:
 
 
 def default_config() -> IsacConfig:
-    """Small monostatic default: 8 antennas, 64 subcarriers × 32 symbols, 3 random targets; runs in seconds."""
+    """Small monostatic default: 16-antenna ULA at 28 GHz, 64 subcarriers at 120 kHz × 64 symbols, 3 random
+    targets at 20–200 m (radar equation, so up to ~40 dB between them), |v| ≤ 30 m/s; runs in seconds."""
     return IsacConfig()
 
 
