@@ -23,3 +23,22 @@ __all__ += ["CPResult", "TuckerResult", "cp_als", "fold", "hosvd", "mode_dot", "
 # --- variational Bayes (issue 5) --------------------------------------------------------------
 
 # --- CSI feedback: 3GPP codebooks and SiFo (issue 6) -----------------------------------------
+from ._codebooks import (
+    FeedbackBits,
+    QuantizedCoefficients,
+    Type1Codebook,
+    Type1PMI,
+    Type2Codebook,
+    Type2PMI,
+    coefficient_feedback_bits,
+    dft_beams,
+    dft_subspace_codebook,
+    quantize_coefficients,
+    supported_panel_configs,
+    type1_codebook,
+    type2_codebook,
+)
+
+__all__ += ["FeedbackBits", "QuantizedCoefficients", "Type1Codebook", "Type1PMI", "Type2Codebook",
+            "Type2PMI", "coefficient_feedback_bits", "dft_beams", "dft_subspace_codebook",
+            "quantize_coefficients", "supported_panel_configs", "type1_codebook", "type2_codebook"]
