@@ -19,6 +19,9 @@ from ._tensor import CPResult, TuckerResult, cp_als, fold, hosvd, mode_dot, mult
 
 __all__ += ["CPResult", "TuckerResult", "cp_als", "fold", "hosvd", "mode_dot", "multi_mode_dot",
             "tucker", "unfold"]
+from ._plain import CompressedTensor, ModeCandidates, PlainResult, PlainTimings, plain, plain_compress
+
+__all__ += ["CompressedTensor", "ModeCandidates", "PlainResult", "PlainTimings", "plain", "plain_compress"]
 
 # --- variational Bayes (issue 5) --------------------------------------------------------------
 

@@ -510,6 +510,33 @@ def _gram_top_eig(xp, x, mode: int, b: int, r: int):
     return w.reshape(batch + (r,)), np.ascontiguousarray(v).reshape(batch + (i_n, r))
 
 
+def _mode_gram(xp, x, mode: int, b: int):
+    """Full Hermitian X_(n) X_(n)^H, shape batch + (I_n, I_n) (BLAS herk/syrk on NumPy)."""
+    if not (is_numpy_namespace(xp) and x.dtype in (np.complex128, np.complex64, np.float64, np.float32)):
+        return _gram(xp, x, mode, b)
+    from scipy.linalg import blas
+
+    x = np.asarray(x)
+    cplx = np.iscomplexobj(x)
+    dims = x.shape[b:]
+    i_n = dims[mode]
+    rk = blas.get_blas_funcs("herk" if cplx else "syrk", (x,))
+    flat = x.reshape((-1,) + dims)
+    out = np.empty((flat.shape[0], i_n, i_n), dtype=x.dtype)
+    for k in range(flat.shape[0]):
+        xk = flat[k]
+        if mode == len(dims) - 1 and len(dims) > 1:
+            low = rk(1.0, xk.reshape(-1, i_n).T, trans=0, lower=1)           # G, lower triangle
+        else:
+            xn = np.ascontiguousarray(np.moveaxis(xk, mode, 0)).reshape(i_n, -1)
+            low = rk(1.0, xn.T, trans=2 if cplx else 1, lower=1)            # conj(G), lower triangle
+            if cplx:
+                low = low.conj()
+        strict = np.tril(low, -1)
+        out[k] = np.tril(low) + strict.conj().T
+    return out.reshape(x.shape[:b] + (i_n, i_n))
+
+
 def _leading_subspace(xp, x, mode, b, r, method):
     if method == "gram":
         return _gram_top_eig(xp, x, mode, b, r)
