@@ -95,15 +95,3 @@ __all__ += [
     "RSRP_ABS_MAX_DBM", "RSRP_ABS_MIN_DBM", "RSRPReport", "SSBCodebook", "quantize_rsrp_absolute",
     "quantize_rsrp_differential", "rsrp_fingerprint", "rsrp_report", "ssb_codebook", "ssb_rsrp",
 ]
-
-# --- datasets, sweeps, metrics (issue 2: data/sweep/metrics layer) ---
-from ._io import dataset_info, load_dataset, save_dataset
-from ._sweep import SweepResult, TrialRngs, grid, load_results, run_sweep, trial_rngs
-from ._metrics import Match, assigned_rmse, match_estimates, rmse
-
-__all__ += [
-    "dataset_info", "load_dataset", "save_dataset",
-    "SweepResult", "TrialRngs", "grid", "load_results", "run_sweep", "trial_rngs",
-    "Match", "assigned_rmse", "match_estimates", "rmse",
-]
-# plotting stays a submodule (sensing.plotting) so that importing sensing never loads matplotlib
