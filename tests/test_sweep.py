@@ -148,23 +148,29 @@ def test_dask_local_cluster_matches_serial(tmp_path):
     assert dask_res.records == serial.records
 
 
-def test_dask_external_client_and_interruption(tmp_path):
+def test_dask_external_client_interruption_and_address(tmp_path):
     distributed = pytest.importorskip("distributed")
     counter = tmp_path / "calls.txt"
     points = [{"counter": str(counter), "fail_trial": 1, "fail_kind": "error", "k": k} for k in range(3)]
     path = tmp_path / "d.jsonl"
+    kw = dict(n_trials=3, seed=0, results_path=path, executor="dask", progress=False, fingerprint="h")
     with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=False,
                                   dashboard_address=None) as cluster, distributed.Client(cluster) as client:
         with pytest.raises(RuntimeError, match="boom"):
-            run_sweep(counting_task, points, n_trials=3, seed=0, results_path=path, executor="dask",
-                      scheduler=client, progress=False)
-        done = {(r["point_index"], r["trial"]) for r in load_results(path).records}
-        assert (1, 1) not in done and len(done) >= 1
-        ok = [dict(p, fail_trial=-1) for p in points]
-        with pytest.raises(ValueError, match="belongs to a different sweep"):  # points changed
-            run_sweep(counting_task, ok, n_trials=3, seed=0, results_path=path, executor="dask",
-                      scheduler=client, resume=True, progress=False)
+            run_sweep(counting_task, points, scheduler=client, **kw)
         assert client.status == "running"  # an external client is left open
+        done = {(r["point_index"], r["trial"]) for r in load_results(path).records}
+        assert (1, 1) not in done and (0, 0) in done
+        n_calls = len(_calls(counter))
+        # resume through the scheduler's address, as `--scheduler tcp://host:port` does
+        res = run_sweep(_never_fail_task, points, scheduler=cluster.scheduler_address, resume=True, **kw)
+        assert res.n_resumed == len(done) and res.n_new == 9 - len(done) and len(res.records) == 9
+        # nothing already on disk was recomputed (a trial cancelled while running may have been
+        # called twice: it was never recorded)
+        assert set(_calls(counter)[n_calls:]) == {(p, t) for p in range(3) for t in range(3)} - done
+        with pytest.raises(ValueError, match="belongs to a different sweep"):  # points changed
+            run_sweep(counting_task, [dict(p, fail_trial=-1) for p in points], scheduler=client,
+                      resume=True, **kw)
 
 
 def test_resume_after_interrupt_redoes_nothing_serial(tmp_path):
