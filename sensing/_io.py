@@ -66,7 +66,7 @@ def _class_path(cls: type) -> str:
 
 def _package_version() -> str:
     try:
-        from importlib.metadata import PackageNotFoundError, version
+        from importlib.metadata import version
 
         return version("subspace-sensing")
     except Exception:  # PackageNotFoundError or a broken installation: fall back to the source
@@ -219,6 +219,9 @@ class _Writer:
             else:
                 self._small(group, name, str(value), reserved, where)
             return kind
+        if isinstance(value, os.PathLike):
+            self._small(group, name, os.fspath(value), reserved, where)
+            return "path"
         if _is_array(value):
             arr = to_numpy(value)
             if arr.dtype == np.bool_:
@@ -269,7 +272,7 @@ class _Writer:
             return "dict"
         raise TypeError(
             f"`{where}` has type {type(value).__name__}, which a dataset cannot hold; use arrays, "
-            "numbers, str, bool, None, tuples/lists, dicts or dataclasses."
+            "numbers, str, bool, None, paths, tuples/lists, dicts or dataclasses."
         )
 
     def write_dataclass(self, group, obj: Any, where: str, reserved: Iterable[str] = ()):
@@ -319,7 +322,7 @@ def save_dataset(path: str | os.PathLike, dataset: Any, *, seed: int | None = No
         :func:`os.replace`), so a crash never leaves a half-written dataset under ``path``.
     dataset : dataclass instance
         The dataset. Fields may be NumPy/CuPy/array-API arrays (copied to host with
-        :func:`sensing.to_numpy`), Python or NumPy scalars, ``str``, ``bool``, ``None``,
+        :func:`sensing.to_numpy`), Python or NumPy scalars, ``str``, ``bool``, ``None``, paths,
         tuples/lists (of numbers, of strings, or of any of these), dicts with ``str`` keys,
         and nested dataclasses (stored as groups).
     seed : int, optional
@@ -578,9 +581,10 @@ class _Reader:
             return float(np.asarray(raw).item())
         if kind == "complex":
             return complex(np.asarray(raw).item())
-        if kind == "str":
+        if kind in ("str", "path"):
             value = raw.decode("utf-8") if isinstance(raw, bytes) else raw
-            return str(value.item() if isinstance(value, np.ndarray) else value)
+            value = str(value.item() if isinstance(value, np.ndarray) else value)
+            return Path(value) if kind == "path" else value
         container, _, elem = kind.partition(":")
         if container in ("tuple", "list") and elem in ("bool", "int", "float", "complex", "str"):
             return _restore_sequence(np.asarray(raw), elem, tuple if container == "tuple" else list)

@@ -53,6 +53,7 @@ class Dataset:
     note: str | None = None
     big: int = 2**70
     gain: complex = 1 - 2j
+    source: Path = Path("scenes/street.json")
 
 
 def _make(rng, n_sym=7) -> Dataset:
