@@ -22,6 +22,10 @@ __all__ += ["CPResult", "TuckerResult", "cp_als", "fold", "hosvd", "mode_dot", "
 from ._plain import CompressedTensor, ModeCandidates, PlainResult, PlainTimings, plain, plain_compress
 
 __all__ += ["CompressedTensor", "ModeCandidates", "PlainResult", "PlainTimings", "plain", "plain_compress"]
+from ._plain_baselines import BaselineResult, sequential_estimator
+from ._plain_crb import PlainCrb, crb_plain_joint, crb_plain_per_dimension
+
+__all__ += ["BaselineResult", "sequential_estimator", "PlainCrb", "crb_plain_joint", "crb_plain_per_dimension"]
 
 # --- variational Bayes (issue 5) --------------------------------------------------------------
 

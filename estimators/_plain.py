@@ -33,8 +33,8 @@ Differences from the MATLAB reference code (PLAIN.md §13), all deliberate:
   :math:`g_\Delta(\omega)` of averaging, the shift phases of virtual snapshots and a non-zero first
   subcarrier frequency removed); the raw fused coefficients are kept as ``core_gains``;
 * smoothing shifts are parameters (``smoothing_steps``);
-* the AIC uses a relative eigenvalue floor (:data:`_EIG_FLOOR`) so that noise-free inputs give the
-  true order instead of ``log(0)``.
+* the AIC floors vanishing eigenvalues (in the subspace toolbox's :func:`aic`) so that noise-free
+  inputs give the true order instead of ``log(0)``.
 """
 
 from __future__ import annotations
@@ -63,6 +63,7 @@ from sensing import (
     to_numpy,
 )
 
+from ._order import aic
 from ._tensor import _mode_dot, _mode_gram, _multi
 
 __all__ = [
@@ -82,10 +83,6 @@ FUSIONS = ("omp", "ls")
 SELECTIONS = ("aic", "aic_true_count", "true_count")
 _MODE_NAMES = ("angle", "delay", "doppler")
 _SIZE_NAMES = ("n_antennas", "n_subcarriers", "n_symbols")
-
-_EIG_FLOOR = 1e-12
-"""Eigenvalues below ``_EIG_FLOOR * max eigenvalue`` are raised to it before the AIC (rounding
-noise of noise-free data would otherwise look like a coloured noise floor)."""
 
 _ROOT_MERGE_RAD = 1e-7
 """Roots closer than this in angle [rad] are one root: a noise-free double root on the unit circle
@@ -383,16 +380,14 @@ def _normalise_fb(r: np.ndarray) -> np.ndarray:
 
 
 def _aic(eigs_desc: np.ndarray, n_cols: int) -> np.ndarray:
-    r"""PLAIN's information criterion :math:`\mathrm{IC}(k)`, :math:`k = 1, \dots, N'-1` (PLAIN.md §5)."""
-    m = eigs_desc.shape[0]
-    lam = np.maximum(eigs_desc, _EIG_FLOOR * max(eigs_desc[0], np.finfo(float).tiny))
-    ks = np.arange(1, m)
-    logs = np.log(lam)
-    ic = np.empty(m - 1)
-    for i, k in enumerate(ks):
-        tail = lam[k:]
-        ic[i] = n_cols * ((m - k) * np.log(tail.mean()) - logs[k:].sum()) + 1 + k * (2 * m - k)
-    return ic
+    r"""PLAIN's information criterion :math:`\mathrm{IC}(k)`, :math:`k = 1, \dots, N'-1` (PLAIN.md §5).
+
+    :math:`\mathrm{IC}(k) = \tfrac12\mathrm{AIC}(k) + 1` with the Wax–Kailath AIC of the subspace
+    toolbox (:func:`estimators._order.aic`, which floors vanishing eigenvalues so that noise-free
+    data give the true order); PLAIN searches :math:`k \ge 1` only.
+    """
+    crit = to_numpy(aic(eigenvalues=np.ascontiguousarray(eigs_desc), n_snapshots=int(n_cols)).criterion)
+    return 0.5 * np.asarray(crit[1:], dtype=float) + 1.0
 
 
 def _signal_root_music(vs: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
