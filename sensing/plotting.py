@@ -344,7 +344,7 @@ def ieee_figure(ncols: int = 1, nrows: int = 1, *, columns: int = 1, height_rati
         ax.xaxis.label.set_fontsize(_IEEE_FONT["label"])
         ax.yaxis.label.set_fontsize(_IEEE_FONT["label"])
         ax.title.set_fontsize(_IEEE_FONT["title"])
-        ax.tick_params(labelsize=_IEEE_FONT["tick"])
+        ax.tick_params(which="both", labelsize=_IEEE_FONT["tick"])
     return fig, axes
 
 
