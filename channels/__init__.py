@@ -23,3 +23,10 @@ __all__ = [
     "uma_los_path_loss_db",
     "uplink_paths",
 ]
+
+# --- uplink multi-user ISAC geometry and the location-domain dictionary (issue 5) ---------------
+from ._uplink import UplinkGeometry, draw_uplink_geometry, uplink_channel
+from ._location_dictionary import LocationDictionary, location_dictionary, uniform_location_grid
+
+__all__ += ["UplinkGeometry", "draw_uplink_geometry", "uplink_channel",
+            "LocationDictionary", "location_dictionary", "uniform_location_grid"]
