@@ -22,12 +22,17 @@ __all__ += ["CPResult", "TuckerResult", "cp_als", "fold", "hosvd", "mode_dot", "
 from ._plain import CompressedTensor, ModeCandidates, PlainResult, PlainTimings, plain, plain_compress
 
 __all__ += ["CompressedTensor", "ModeCandidates", "PlainResult", "PlainTimings", "plain", "plain_compress"]
-from ._plain_baselines import BaselineResult, sequential_estimator
+from ._plain_baselines import BaselineResult, joint_esprit_estimator, sequential_estimator
 from ._plain_crb import PlainCrb, crb_plain_joint, crb_plain_per_dimension
 
-__all__ += ["BaselineResult", "sequential_estimator", "PlainCrb", "crb_plain_joint", "crb_plain_per_dimension"]
+__all__ += ["BaselineResult", "joint_esprit_estimator", "sequential_estimator", "PlainCrb", "crb_plain_joint", "crb_plain_per_dimension"]
 
 # --- variational Bayes (issue 5) --------------------------------------------------------------
+from ._vbi import IterationInfo, SparsePrior, VBIResult, sbl, sc_vbi, vbi
+from ._turbo import common_support_posterior, support_messages, turbo_vbi
+
+__all__ += ["IterationInfo", "SparsePrior", "VBIResult", "sbl", "sc_vbi", "vbi",
+            "common_support_posterior", "support_messages", "turbo_vbi"]
 
 # --- CSI feedback: 3GPP codebooks and SiFo (issue 6) -----------------------------------------
 from ._codebooks import (

@@ -13,6 +13,7 @@ from estimators import (
     PlainResult,
     crb_plain_joint,
     crb_plain_per_dimension,
+    joint_esprit_estimator,
     plain,
     plain_compress,
     sequential_estimator,
@@ -273,6 +274,18 @@ def test_sequential_noiseless_recovery():
     num, arr, q = released()
     res = sequential_estimator(cfr_from_paths(q, arr, num), arr, num, deltas=(1, 4, 14), n_objects=6)
     assert_recovered(res, q, tol=10.0)
+
+
+def test_joint_esprit_noiseless_recovery():
+    p = small_paths()
+    h = cfr_from_paths(p, SMALL_ARRAY, SMALL)
+    res = joint_esprit_estimator(h, SMALL_ARRAY, SMALL, deltas=(1, 2, 2), n_objects=3)
+    assert res.method == "joint_esprit" and dict(res.details)["subarray_shape"] == (5, 7, 8)
+    assert_recovered(res, p)
+    res = joint_esprit_estimator(np.stack([h, h]), SMALL_ARRAY, SMALL, deltas=(1, 2, 2), n_objects=3,
+                                 subarray_shape=(4, 6, 6))
+    assert res.gains.shape == (2, 3)
+    assert_recovered(res, p, gains=False)
 
 
 # -- bounds ----------------------------------------------------------------------------------------
