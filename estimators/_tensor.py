@@ -23,10 +23,11 @@ rank 4; ``benchmarks/bench_tensor.py`` repeats the measurements):
   tests check TensorLy's reconstruction of them. TensorLy has no batch axis, so the versions here
   are used internally.
 * ``tensorly.decomposition.parafac`` with ``init="random"`` draws **real** factors for complex
-  data (``initialize_cp`` ignores the imaginary part) and stalls at a wrong local minimum on
-  harmonic (Vandermonde) tensors; with ``init="svd"`` it is correct but spends ~100 ms in full
-  SVDs of the unfoldings. :func:`cp_als` draws complex random factors and initialises from a
-  Gram-eigh HOSVD (measured ~10x faster).
+  data (the initial imaginary parts are zero); over 10 seeds it reached the SVD-init error 6-7
+  times against 7-9 for complex random factors (single seeds end at a relative error of ~0.5).
+  With ``init="svd"`` it is correct but spends ~100 ms in full SVDs of the unfoldings.
+  :func:`cp_als` draws complex random factors and by default initialises from a Gram-eigh HOSVD
+  (15 ms in total against 100 ms, same error).
 * ``tensorly.decomposition.tucker`` is correct for complex data but computes full SVDs of the
   unfoldings (~100 ms); :func:`hosvd`/:func:`tucker` use the eigendecomposition of the mode Gram
   matrices :math:`\mathbf X_{(n)}\mathbf X_{(n)}^H` (one GEMM and a small ``eigh`` per mode).
@@ -768,7 +769,8 @@ def cp_als(tensor: Array, rank: int, *, n_iter_max: int = 100, tol: float = 1e-8
     init : {"svd", "random"} or CPResult or tensorly CPTensor, default="svd"
         ``"svd"``: the :math:`R` dominant left singular vectors of each unfolding (Gram-eigh;
         modes with :math:`I_n < R` are padded with complex Gaussian columns). ``"random"``:
-        complex Gaussian factors (TensorLy's random init is real, which fails on complex data).
+        complex Gaussian factors (TensorLy's random init is real-valued for complex data). ALS
+        from a random start can stall in a swamp; ``"svd"`` is the reliable choice.
     rng : None, int or numpy.random.Generator
         Randomness for ``"random"`` and for padding; drawn on the host.
     batch_ndim : int, default=0
