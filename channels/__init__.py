@@ -30,3 +30,21 @@ from ._location_dictionary import LocationDictionary, location_dictionary, unifo
 
 __all__ += ["UplinkGeometry", "draw_uplink_geometry", "uplink_channel",
             "LocationDictionary", "location_dictionary", "uniform_location_grid"]
+
+# --- geometric city model: site-specific, spatially consistent CSI (issue 6) --------------------
+from ._city import (
+    SITE_SPECS,
+    CityChannel,
+    CitySite,
+    SiteSpec,
+    city_channel,
+    city_paths,
+    city_site,
+    city_site_names,
+    sample_user_positions,
+    segments_blocked,
+    subband_frequencies,
+)
+
+__all__ += ["SITE_SPECS", "CityChannel", "CitySite", "SiteSpec", "city_channel", "city_paths", "city_site",
+            "city_site_names", "sample_user_positions", "segments_blocked", "subband_frequencies"]
