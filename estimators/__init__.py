@@ -13,6 +13,39 @@ from ._radar import RadarEstimate, ofdm_radar
 __all__ += ["RadarEstimate", "ofdm_radar"]
 
 # --- subspace toolbox: MUSIC / ESPRIT / smoothing / model order / OMP / CRB (issue 3) --------
+from ._results import (
+    BoundResult,
+    LineEstimate,
+    ModelOrder,
+    MultiEstimate,
+    SparseEstimate,
+    SubspaceWarning,
+    azimuth_from_frequency,
+    delay_from_frequency,
+    doppler_from_frequency,
+    frequency_from_delay,
+    frequency_from_doppler,
+)
+from ._covariance import forward_backward, multidimensional_smoothing, sample_covariance, spatial_smoothing
+from ._order import aic, mdl
+from ._music import music, music_2d, music_nd
+from ._rootmusic import root_music
+from ._esprit import esprit, esprit_nd, unitary_esprit
+from ._omp import omp
+from ._spectra import beamscan, capon
+from ._crb import HarmonicMap, crb_deterministic, crb_harmonic, crb_stochastic, ofdm_harmonic_map
+from ._registry import ESTIMATORS, EXAMPLES
+
+__all__ += [
+    "BoundResult", "LineEstimate", "ModelOrder", "MultiEstimate", "SparseEstimate", "SubspaceWarning",
+    "azimuth_from_frequency", "delay_from_frequency", "doppler_from_frequency",
+    "frequency_from_delay", "frequency_from_doppler",
+    "forward_backward", "multidimensional_smoothing", "sample_covariance", "spatial_smoothing",
+    "aic", "mdl", "music", "music_2d", "music_nd", "root_music", "esprit", "esprit_nd",
+    "unitary_esprit", "omp", "beamscan", "capon",
+    "HarmonicMap", "crb_deterministic", "crb_harmonic", "crb_stochastic", "ofdm_harmonic_map",
+    "ESTIMATORS", "EXAMPLES",
+]
 
 # --- tensor methods and PLAIN (issue 4) ------------------------------------------------------
 from ._tensor import CPResult, TuckerResult, cp_als, fold, hosvd, mode_dot, multi_mode_dot, tucker, unfold

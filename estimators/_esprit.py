@@ -1,0 +1,407 @@
+r"""The ESPRIT family: standard (LS/TLS), Unitary ESPRIT, and R-D (2-D/3-D) ESPRIT with pairing.
+
+Shift invariance of a Vandermonde dimension :math:`r` (REFERENCES.md 4):
+:math:`\mathbf J_1^{(r)}\mathbf A\boldsymbol\Phi_r = \mathbf J_2^{(r)}\mathbf A`,
+:math:`\boldsymbol\Phi_r = \mathrm{diag}(e^{j\mu_{r,k}})`, with :math:`\mathbf J_1` selecting the
+first and :math:`\mathbf J_2` the last :math:`M_r-1` samples of dimension :math:`r`. Since
+:math:`\mathbf E_s = \mathbf A\mathbf T`,
+
+* **standard ESPRIT**: :math:`\mathbf J_1\mathbf E_s\boldsymbol\Psi_r \approx \mathbf J_2\mathbf E_s`,
+  :math:`\hat\mu_{r,k} = \arg\lambda_k(\boldsymbol\Psi_r)`;
+* **Unitary ESPRIT** (Haardt-Nossek): with the left-:math:`\Pi`-real matrices
+  :math:`\mathbf Q`, the real signal subspace of :math:`\mathcal T(\mathbf X)` (forward-backward
+  averaging built in) and the real selection matrices
+  :math:`\mathbf K_{1} = 2\mathrm{Re}\{\mathbf Q_m^H\mathbf J_2\mathbf Q_M\}`,
+  :math:`\mathbf K_{2} = 2\mathrm{Im}\{\mathbf Q_m^H\mathbf J_2\mathbf Q_M\}`, solve
+  :math:`\mathbf K_1\mathbf E_s\boldsymbol\Upsilon_r \approx \mathbf K_2\mathbf E_s` and take
+  :math:`\hat\mu = 2\arctan\omega` of the eigenvalues :math:`\omega` of :math:`\boldsymbol\Upsilon_r`.
+
+For R-D data (C-order vectorisation, :math:`\mathbf a = \mathbf a_1\otimes\cdots\otimes\mathbf a_R`)
+the selection and the :math:`\mathbf Q` transforms are mode products with the small
+per-dimension matrices (never :math:`\prod_r M_r`-sized ones). **Pairing**: all
+:math:`\boldsymbol\Upsilon_r = \mathbf T\boldsymbol\Omega_r\mathbf T^{-1}` share their eigenvectors;
+:math:`\mathbf T` is taken from one complex eigendecomposition of the fixed combination
+:math:`\sum_r e^{j1.1(r-1)}\boldsymbol\Upsilon_r` (for :math:`R = 2` this is the
+:math:`\boldsymbol\Upsilon_1 + e^{j1.1}\boldsymbol\Upsilon_2` form of Zoltowski-Haardt-Mathews), and
+:math:`\omega_{r,k} = \mathrm{Re}[\mathbf T^{-1}\boldsymbol\Upsilon_r\mathbf T]_{kk}` (joint
+diagonalisation by the shared eigenvectors; REFERENCES.md 4.3-4.4), so the frequencies of one
+source stay together across dimensions.
+
+Frequency convention: see :mod:`estimators._results` (OFDM delay :math:`\mu = -2\pi\Delta f\tau`,
+Doppler :math:`\mu = 2\pi T_Of_D`). Numerical namespaces: the final :math:`K\times K`
+non-Hermitian eigenproblem needs ``numpy.linalg.eig`` or CuPy's ``linalg.eig`` (CuPy >= 14);
+other array-API namespaces raise :class:`TypeError`.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from sensing import (
+    Array,
+    ArrayGeometry,
+    asarray_like,
+    check_bool,
+    check_choice,
+    check_int,
+    get_xp,
+    is_cupy_namespace,
+    is_numpy_namespace,
+)
+
+from ._covariance import (
+    Prepared,
+    check_n_sources,
+    check_subspace_support,
+    ct,
+    dominant_subspace,
+    order_for_batch,
+    prepare_data,
+)
+from ._music import check_geometry, prepare_tensor, sort_rows, ula_spacing, _shape_back
+from ._results import LineEstimate, MultiEstimate
+
+__all__ = ["esprit", "unitary_esprit", "esprit_nd"]
+
+_LSQ = ("ls", "tls")
+_PAIR_PHASE = 1.1
+
+
+def _eig(a, xp, *, vectors: bool):
+    """General (non-Hermitian) eigendecomposition of a batch of small matrices."""
+    if is_numpy_namespace(xp):
+        a = np.asarray(a)
+        return np.linalg.eig(a) if vectors else np.linalg.eigvals(a)
+    fn = getattr(xp.linalg, "eig" if vectors else "eigvals", None) if is_cupy_namespace(xp) else None
+    if fn is None:
+        raise TypeError(
+            f"ESPRIT needs a general (non-Hermitian) eigensolver, available for NumPy and CuPy >= 14 "
+            f"only; got {xp.__name__}. Convert the data with sensing.to_numpy first.")
+    return fn(a)
+
+
+def _q_matrix(n: int) -> np.ndarray:
+    """Left-Pi-real unitary matrix Q_n (REFERENCES.md 4.2)."""
+    h = n // 2
+    eye = np.eye(h)
+    pi = eye[::-1]
+    q = np.zeros((n, n), dtype=np.complex128)
+    q[:h, :h] = eye
+    q[:h, n - h:] = 1j * eye
+    q[n - h:, :h] = pi
+    q[n - h:, n - h:] = -1j * pi
+    if n % 2:
+        q[h, h] = math.sqrt(2.0)
+    return q / math.sqrt(2.0)
+
+
+def _mode_apply(e, dims, r, mat, xp):
+    """Mode-r product of e (B, P, K) (C-order dims) with mat (m_r, M_r) -> (B, P', K)."""
+    bsz, k = e.shape[0], e.shape[-1]
+    t = xp.reshape(e, (bsz,) + tuple(dims) + (k,))
+    t = xp.moveaxis(t, r + 1, -1)                                  # (B, ..., K, M_r)
+    t = t @ xp.matrix_transpose(mat)                               # (B, ..., K, m_r)
+    t = xp.moveaxis(t, -1, r + 1)
+    return xp.reshape(t, (bsz, -1, k))
+
+
+def _solve_shift(e1, e2, xp, method):
+    """Psi with e1 Psi ~= e2 (LS or TLS), batched; e1, e2: (B, m, K)."""
+    k = e1.shape[-1]
+    if method == "ls":
+        g = ct(xp, e1) @ e1
+        return xp.linalg.solve(g, ct(xp, e1) @ e2)
+    c = xp.concat([e1, e2], axis=-1)                              # (B, m, 2K)
+    _, _, vh = xp.linalg.svd(c, full_matrices=False)
+    v = ct(xp, vh)                                                 # (B, 2K, 2K)
+    v12, v22 = v[:, :k, k:], v[:, k:, k:]
+    # Psi = -V12 V22^{-1}  <=>  Psi^H = -(V22^H)^{-1} V12^H
+    return -ct(xp, xp.linalg.solve(ct(xp, v22), ct(xp, v12)))
+
+
+def _core(prep: Prepared, dims, k_arg, *, unitary: bool, method: str, subspace_method: str):
+    """Signal subspace -> per-dimension shift matrices -> paired frequencies (B, K, R)."""
+    xp = prep.xp
+    r_dims = len(dims)
+    p = math.prod(dims)
+    if min(dims) < 2:
+        raise ValueError(f"ESPRIT needs at least 2 samples in every dimension (shift invariance); "
+                         f"got (sub)array shape {tuple(dims)}.")
+    limit = min((d - 1) * p // d for d in dims)
+    if k_arg is None:
+        if prep.n_cols is None:
+            raise ValueError("`n_sources`=None (MDL) needs snapshots; with covariance=True pass `n_sources`.")
+        _, vals_all, _ = dominant_subspace(xp, 1, data=prep.data, method="eigh")
+        k_arg = order_for_batch(xp, vals_all, prep.n_cols)
+        if k_arg == 0:
+            raise ValueError("MDL detected no source above the noise (K = 0); pass `n_sources` to force an estimate.")
+    n_cols = None if prep.n_cols is None else prep.n_cols * (2 if unitary else 1)
+    k = check_n_sources(k_arg, p, n_cols, limit=limit,
+                        why="shift invariance needs K <= (M_r - 1) * prod(others) in every dimension")
+    qs = [_q_matrix(d) for d in dims]
+    if unitary:
+        if prep.data is not None:
+            w = prep.data
+            for r, q in enumerate(qs):
+                w = _mode_apply(w, dims, r, asarray_like(q.conj().T, xp, dtype=xp.complex128), xp)
+            # sqrt(2) [Re W, Im W] spans T(X) and has Gram matrix Q^H R_fb Q * n_cols
+            real = math.sqrt(2.0) * xp.concat([xp.real(w), xp.imag(w)], axis=-1)
+            u, vals, noise = dominant_subspace(xp, k, data=real, method=subspace_method)
+        else:
+            qf = np.ones((1, 1), dtype=np.complex128)
+            for q in qs:
+                qf = np.kron(qf, q)
+            qx = asarray_like(qf, xp, dtype=xp.complex128)
+            g = xp.real(ct(xp, qx) @ prep.cov @ qx)
+            u, vals, noise = dominant_subspace(xp, k, cov=0.5 * (g + xp.matrix_transpose(g)), method=subspace_method)
+    else:
+        u, vals, noise = dominant_subspace(xp, k, data=prep.data, cov=prep.cov, method=subspace_method)
+    check_subspace_support(xp, vals, noise, k, n_elements=p, n_columns=n_cols)
+    mats = []
+    for r, d in enumerate(dims):
+        if unitary:
+            j2 = np.eye(d)[1:]
+            core = _q_matrix(d - 1).conj().T @ j2 @ qs[r]
+            k1 = asarray_like(2.0 * core.real, xp, dtype=xp.float64)
+            k2 = asarray_like(2.0 * core.imag, xp, dtype=xp.float64)
+            e1, e2 = _mode_apply(u, dims, r, k1, xp), _mode_apply(u, dims, r, k2, xp)
+        else:
+            j1 = asarray_like(np.eye(d)[:-1], xp, dtype=u.dtype)
+            j2 = asarray_like(np.eye(d)[1:], xp, dtype=u.dtype)
+            e1, e2 = _mode_apply(u, dims, r, j1, xp), _mode_apply(u, dims, r, j2, xp)
+        mats.append(_solve_shift(e1, e2, xp, method))
+    if r_dims == 1:
+        lam = _eig(mats[0], xp, vectors=False)
+        freqs = (2.0 * xp.atan(xp.real(lam)) if unitary else xp.atan2(xp.imag(lam), xp.real(lam)))[..., None]
+    else:
+        comb = mats[0] + 0j
+        for r in range(1, r_dims):
+            comb = comb + complex(math.cos(_PAIR_PHASE * r), math.sin(_PAIR_PHASE * r)) * mats[r]
+        _, t = _eig(comb, xp, vectors=True)
+        cols = []
+        for r in range(r_dims):
+            diag = xp.linalg.diagonal(xp.linalg.solve(t, xp.astype(mats[r], xp.complex128) @ t))
+            cols.append(2.0 * xp.atan(xp.real(diag)) if unitary else xp.atan2(xp.imag(diag), xp.real(diag)))
+        freqs = xp.stack(cols, axis=-1)
+    return k, sort_rows(freqs, xp), vals
+
+
+def _line_result(prep, k, freqs, vals, geometry, lam, d_ula):
+    xp = prep.xp
+    f = freqs[..., 0]
+    if geometry is None:
+        est = f
+    else:
+        est = xp.asin(xp.clip(f / (2 * math.pi * d_ula / lam), -1.0, 1.0))
+    out = prep.out_real
+    return LineEstimate(
+        estimates=_shape_back(xp.astype(est, out), prep.batch, xp),
+        parameter="frequency_rad" if geometry is None else "azimuth_rad",
+        n_sources=k,
+        frequencies=_shape_back(xp.astype(f, out), prep.batch, xp),
+        eigenvalues=_shape_back(xp.astype(vals, out), prep.batch, xp),
+    )
+
+
+def _line_iv(xp, data, geometry, wavelength_m, covariance, smoothing, forward_backward, method):
+    check_choice(method, "method", _LSQ)
+    check_bool(covariance, "covariance")
+    check_bool(forward_backward, "forward_backward")
+    lam = d_ula = None
+    if geometry is not None:
+        lam = check_geometry(geometry, wavelength_m)
+        d_ula = ula_spacing(geometry)
+        if d_ula is None:
+            raise ValueError(f"ESPRIT needs a uniform linear array along y (sensing.ula); got a "
+                             f"{geometry.kind} array. Use estimators.music for arbitrary arrays.")
+    prep = prepare_data(xp, data, covariance=covariance, smoothing=smoothing, forward_backward=False)
+    dims = (prep.m,)
+    if geometry is not None and smoothing is None and dims[0] != geometry.n_elements:
+        raise ValueError(f"`data` has {dims[0]} elements but `geometry` has {geometry.n_elements}.")
+    return prep, dims, lam, d_ula
+
+
+def esprit(data: Array, *, n_sources: int | None = None, geometry: ArrayGeometry | None = None,
+           wavelength_m: float | None = None, covariance: bool = False, smoothing: int | None = None,
+           forward_backward: bool = False, method: str = "ls", subspace_method: str = "auto") -> LineEstimate:
+    r"""Standard (complex) ESPRIT for a ULA or any Vandermonde dimension.
+
+    Parameters
+    ----------
+    data : array, shape (..., n_elements, n_snapshots) or (..., n_elements, n_elements)
+        Snapshots (or a covariance with ``covariance=True``); leading axes are independent
+        problems.
+    n_sources : int, optional
+        :math:`K \in [1, M_s-1]`; ``None``: MDL (snapshot input, one order per batch).
+    geometry : ArrayGeometry, optional
+        ULA along :math:`y`: ``estimates`` become azimuths [rad]; ``None``: frequencies
+        :math:`\mu` [rad/sample] (REFERENCES.md 4.1; :math:`\hat\mu = \arg\lambda(\boldsymbol\Psi)`,
+        :math:`+\mu` for steering :math:`[e^{j\mu i}]`).
+    wavelength_m : float, optional
+        Required with ``geometry``.
+    covariance : bool, default=False
+        Whether ``data`` is a covariance.
+    smoothing : int, optional
+        Spatial-smoothing subarray size :math:`M_s`.
+    forward_backward : bool, default=False
+        Forward-backward averaging.
+    method : {"ls", "tls"}, default="ls"
+        Least squares or total least squares for the shift equation.
+    subspace_method : {"auto", "eigh", "iterative"}, default="auto"
+        Signal-subspace solver.
+
+    Returns
+    -------
+    LineEstimate
+        ``estimates`` and ``frequencies`` (..., K) ascending.
+
+    Raises
+    ------
+    ValueError
+        NaN/inf, :math:`K \ge M_s`, rank-deficient data, non-ULA geometry.
+    TypeError
+        Array namespaces without a general eigensolver (only NumPy and CuPy >= 14 have one).
+
+    References
+    ----------
+    R. Roy and T. Kailath, "ESPRIT - estimation of signal parameters via rotational invariance
+    techniques," IEEE Trans. ASSP, 37(7), 1989.
+    """
+    xp = get_xp(data)
+    prep, dims, lam, d_ula = _line_iv(xp, data, geometry, wavelength_m, covariance, smoothing,
+                                      forward_backward, method)
+    if forward_backward:
+        prep = _fb(prep)
+    k, freqs, vals = _core(prep, dims, n_sources, unitary=False, method=method, subspace_method=subspace_method)
+    return _line_result(prep, k, freqs, vals, geometry, lam, d_ula)
+
+
+def _fb(prep: Prepared) -> Prepared:
+    xp = prep.xp
+    if prep.data is not None:
+        d = xp.concat([prep.data, xp.flip(xp.conj(prep.data), axis=-2)], axis=-1)
+        return Prepared(xp, d, None, prep.batch, prep.m, d.shape[-1], prep.out_real)
+    c = 0.5 * (prep.cov + xp.flip(xp.conj(prep.cov), axis=(-2, -1)))
+    return Prepared(xp, None, c, prep.batch, prep.m, None, prep.out_real)
+
+
+def unitary_esprit(data: Array, *, n_sources: int | None = None, geometry: ArrayGeometry | None = None,
+                   wavelength_m: float | None = None, covariance: bool = False, smoothing: int | None = None,
+                   method: str = "ls", subspace_method: str = "auto") -> LineEstimate:
+    r"""Unitary ESPRIT (real-valued, forward-backward averaging built in) for a ULA / Vandermonde dimension.
+
+    Parameters are those of :func:`esprit` (without ``forward_backward``, which is inherent).
+    Real-valued arithmetic after the :math:`\mathcal T(\cdot)` transform;
+    :math:`\hat\mu = 2\arctan\omega`. Complex eigenvalues of :math:`\boldsymbol\Upsilon` (sources
+    not resolved) are replaced by their real parts.
+
+    Returns
+    -------
+    LineEstimate
+
+    References
+    ----------
+    M. Haardt and J. A. Nossek, "Unitary ESPRIT: how to obtain increased estimation accuracy with
+    a reduced computational burden," IEEE Trans. Signal Process., 43(5), 1995.
+    """
+    xp = get_xp(data)
+    prep, dims, lam, d_ula = _line_iv(xp, data, geometry, wavelength_m, covariance, smoothing, False, method)
+    k, freqs, vals = _core(prep, dims, n_sources, unitary=True, method=method, subspace_method=subspace_method)
+    return _line_result(prep, k, freqs, vals, geometry, lam, d_ula)
+
+
+def esprit_nd(tensor: Array, *, n_sources: int | None = None, n_dims: int | None = None,
+              subarray_shape=None, snapshots: bool = False, covariance: bool = False, shape=None,
+              unitary: bool = True, forward_backward: bool = False, method: str = "ls",
+              subspace_method: str = "auto") -> MultiEstimate:
+    r"""R-D (e.g. 3-D antenna x subcarrier x symbol) ESPRIT with automatic pairing.
+
+    .. math::
+        \mathcal X[i_1, \dots, i_R] = \sum_{k=1}^K b_k\prod_{r=1}^R e^{j\mu_{r,k}i_r} + \mathcal N
+
+    Single snapshots are smoothed first (multidimensional smoothing, REFERENCES.md 5.4). For an
+    OFDM channel tensor ``H[antenna, subcarrier, symbol]`` the three columns of ``estimates``
+    are the spatial frequency :math:`2\pi\frac{d}{\lambda}\sin\phi`, the delay frequency
+    :math:`-2\pi\Delta f\tau` and the Doppler frequency :math:`2\pi T_Of_D`; map them with
+    :func:`estimators.azimuth_from_frequency`, :func:`estimators.delay_from_frequency` and
+    :func:`estimators.doppler_from_frequency`.
+
+    Parameters
+    ----------
+    tensor : array, shape (..., M_1, ..., M_R[, n_snapshots]) or (..., P, P)
+        Data tensor (leading axes = independent problems), or a covariance of its C-order
+        vectorisation with ``covariance=True`` (needs ``shape``).
+    n_sources : int, optional
+        :math:`K`; ``None``: MDL on the smoothed data (one order per batch).
+    n_dims : int, optional
+        :math:`R`; default ``len(subarray_shape)``, else ``len(shape)``, else every non-snapshot
+        axis of ``tensor`` (no batch).
+    subarray_shape : sequence of int, optional
+        Smoothing subarray sizes :math:`M_r^s` (default: no smoothing). For one snapshot choose
+        e.g. :math:`M_r^s \approx M_r/2 + 1` in the dimensions with many samples.
+    snapshots : bool, default=False
+        Whether the last axis of ``tensor`` holds independent snapshots.
+    covariance : bool, default=False
+        ``tensor`` is a covariance.
+    shape : sequence of int, optional
+        :math:`(M_1, \dots, M_R)` with ``covariance=True``.
+    unitary : bool, default=True
+        R-D Unitary ESPRIT (real-valued, forward-backward built in); False: standard complex
+        R-D ESPRIT.
+    forward_backward : bool, default=False
+        Forward-backward averaging for the standard variant (ignored when ``unitary``).
+    method : {"ls", "tls"}, default="ls"
+        Shift-equation solver.
+    subspace_method : {"auto", "eigh", "iterative"}, default="auto"
+        Signal-subspace solver; "auto" picks subspace iteration for large smoothed matrices.
+
+    Returns
+    -------
+    MultiEstimate
+        ``estimates`` (..., K, R) frequencies [rad/sample], rows sorted by the first dimension.
+
+    Raises
+    ------
+    ValueError
+        NaN/inf, too many sources for the (sub)array or data columns, a dimension with < 2 samples.
+    TypeError
+        Namespaces without a general eigensolver.
+
+    References
+    ----------
+    M. Haardt and J. A. Nossek, "Simultaneous Schur decomposition of several nonsymmetric matrices
+    to achieve automatic pairing in multidimensional harmonic retrieval problems," IEEE Trans.
+    Signal Process., 46(1), 1998. M. D. Zoltowski, M. Haardt and C. P. Mathews, IEEE Trans. Signal
+    Process., 44(2), 1996. A. Thakre, M. Haardt, F. Roemer and K. Giridhar, IEEE Trans. Signal
+    Process., 58(5), 2010.
+    """
+    xp = get_xp(tensor)
+    check_bool(unitary, "unitary")
+    check_bool(snapshots, "snapshots")
+    check_bool(covariance, "covariance")
+    check_bool(forward_backward, "forward_backward")
+    check_choice(method, "method", _LSQ)
+    if n_dims is None:
+        if subarray_shape is not None and hasattr(subarray_shape, "__len__"):
+            n_dims = len(subarray_shape)
+        elif covariance and shape is not None and hasattr(shape, "__len__"):
+            n_dims = len(shape)
+        elif covariance:
+            raise ValueError("`shape` (the tensor dimensions M_1..M_R) is required with covariance=True.")
+        else:
+            n_dims = len(getattr(tensor, "shape", ())) - (1 if snapshots else 0)
+    r_dims = check_int(n_dims, "n_dims", low=1)
+    prep, dims = prepare_tensor(xp, tensor, r_dims, subarray_shape=subarray_shape, snapshots=snapshots,
+                                forward_backward=False, covariance=covariance, shape=shape)
+    if forward_backward and not unitary:
+        prep = _fb(prep)
+    k, freqs, vals = _core(prep, dims, n_sources, unitary=unitary, method=method, subspace_method=subspace_method)
+    out = prep.out_real
+    return MultiEstimate(
+        estimates=_shape_back(xp.astype(freqs, out), prep.batch, xp),
+        parameters=tuple("frequency_rad" for _ in range(r_dims)),
+        n_sources=k,
+        eigenvalues=_shape_back(xp.astype(vals, out), prep.batch, xp),
+    )
