@@ -11,6 +11,7 @@ import importlib
 
 SCENARIOS: dict[str, str] = {
     "isac-ofdm": "scenarios.isac_ofdm",
+    "plain": "scenarios.plain_figure",
 }
 
 
