@@ -360,7 +360,7 @@ def check_subspace_support(xp, vals, noise, k: int, *, n_elements: int, n_column
     if bool(xp.any(bad)):
         n_bad = int(xp.sum(xp.astype(bad, xp.int64)))
         warnings.warn(
-            f"the {k}-th signal eigenvalue does not rise above the noise level in {n_bad} of "
+            f"signal eigenvalue #{k} (the smallest of K = {k}) does not rise above the noise level in {n_bad} of "
             f"{math.prod(bad.shape) or 1} problem(s): sources may be coherent (use smoothing / "
             "forward_backward) or too weak, or `n_sources` is too large; estimates may be spurious.",
             SubspaceWarning, stacklevel=3)

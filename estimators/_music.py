@@ -147,7 +147,7 @@ def trig_poly(c, mu, xp):
     step = max(1, _CHUNK // max(m, 1))
     parts = []
     for lo in range(0, n_g, step):
-        mu_c = xp.astype(mu[lo:lo + step], xp.complex128)
+        mu_c = xp.astype(mu[lo:min(lo + step, n_g)], xp.complex128)
         e = xp.exp(1j * (mu_c[:, None] * lags[None, :]))          # (Gc, M-1)
         parts.append(xp.real(c[:, :1]) + 2.0 * xp.real(c[:, 1:] @ xp.matrix_transpose(e)))
     return xp.concat(parts, axis=-1)
@@ -167,7 +167,7 @@ def array_power(u, pos_k, dirs, xp):
     posx = asarray_like(pos_k, xp, dtype=xp.float64)
     parts = []
     for lo in range(0, n_g, step):
-        ph = xp.astype(dirs[lo:lo + step] @ xp.matrix_transpose(posx), xp.complex128)   # (Gc, M)
+        ph = xp.astype(dirs[lo:min(lo + step, n_g)] @ xp.matrix_transpose(posx), xp.complex128)   # (Gc, M)
         g = xp.exp(-1j * ph) @ u                                                        # (B, Gc, r)
         parts.append(xp.sum(xp.real(g * xp.conj(g)), axis=-1))
     return xp.concat(parts, axis=-1)
@@ -190,7 +190,7 @@ def separable_power(u, factors, xp):
     for lo in range(0, sizes[0], step):
         t = u
         for r in range(r_dims):
-            fac = factors[0][:, lo:lo + step] if r == 0 else factors[r]
+            fac = factors[0][:, lo:min(lo + step, sizes[0])] if r == 0 else factors[r]
             t = xp.moveaxis(t, r + 1, -1)                     # (..., M_r)
             t = t @ xp.conj(fac)                             # (..., G_r)
             t = xp.moveaxis(t, -1, r + 1)
@@ -212,7 +212,7 @@ def upa_power(u, nr, nc, kdr, kdc, az, el, xp):
     step = max(1, _CHUNK // max(bsz * g_az * max(nc, r), 1))
     parts = []
     for lo in range(0, g_el, step):
-        el_c = el[lo:lo + step]
+        el_c = el[lo:min(lo + step, g_el)]
         ar = xp.exp(-1j * (xp.astype(kdr * xp.sin(el_c), xp.complex128)[:, None] * rows[None, :]))  # conj, (Ge, nr)
         w = xp.reshape(ar @ ut, (bsz, el_c.shape[0], nc, r))                                        # (B, Ge, nc, r)
         mu_c = kdc * (xp.cos(el_c)[:, None] * xp.sin(az)[None, :])                                 # (Ge, Ga)
@@ -432,7 +432,7 @@ def _floor(d, m):
 
 
 class LineGrid:
-    """A 1-D search: grid power evaluation, Newton model and mapping back to the parameter.
+    r"""A 1-D search: grid power evaluation, Newton model and mapping back to the parameter.
 
     ``geometry=None``: Vandermonde dimension of ``m`` samples, grid in :math:`\mu`; a ULA along
     y: the grid is azimuth, searched as :math:`\mu = kd\cos\vartheta_0\sin\phi`; any other
