@@ -525,7 +525,62 @@ def _cp_objects(xp, gains, atoms):
 
 
 def _tensor_omp(xp, y, dicts, n_sel: int):
-    """Tensor-OMP with a Tucker least-squares refit on the unique selected atoms (PLAIN.md §6.2)."""
+    r"""Tensor-OMP with a Tucker least-squares refit on the unique selected atoms (PLAIN.md §6.2).
+
+    Same iterates as the definition (:func:`_tensor_omp_direct`), computed in the candidate
+    domain: with :math:`\mathcal C_0 = \mathcal H'	imes_m\hat{\mathbf A}_m^H` (once) and the
+    dictionary Grams :math:`\mathbf G_m = \hat{\mathbf A}_m^H\hat{\mathbf A}_m`, the refit is
+    :math:`\mathcal B = \mathcal C_0[U_1, U_2, U_3]	imes_m(\mathbf G_m[U_m, U_m])^{+}` (because
+    :math:`\mathbf A^{+} = (\mathbf A^H\mathbf A)^{+}\mathbf A^H`) and the residual correlation is
+    :math:`\mathcal C_0 - \mathcal B	imes_m\mathbf G_m[:, U_m]`; only the final residual touches
+    the full tensor. Measured 2.3 ms -> 0.6 ms on the released example.
+    """
+    ks = tuple(int(a.shape[1]) for a in dicts)
+    n_sel = min(n_sel, math.prod(ks))
+    c0 = _multi(xp, y, [None] + list(dicts), 0, conj_transpose=True)          # (S', K1, K2, K3)
+    grams = [xp.conj(xp.matrix_transpose(a)) @ a for a in dicts]
+    corr = c0
+    sel: list[tuple[int, int, int]] = []
+    uniq: list[list[int]] = [[], [], []]
+    core = None
+    for _ in range(n_sel):
+        e = to_numpy(xp.reshape(xp.sum(xp.abs(corr) ** 2, axis=0), (-1,)))
+        for t in sel:                                                   # never pick a triple twice
+            e[np.ravel_multi_index(t, ks)] = -1.0
+        best = int(np.argmax(e))
+        if e[best] < 0:
+            break
+        trip = tuple(int(i) for i in np.unravel_index(best, ks))
+        sel.append(trip)
+        for m in range(3):
+            if trip[m] not in uniq[m]:
+                uniq[m].append(trip[m])
+        ids = [asarray_like(np.asarray(u), xp, dtype=xp.int64) for u in uniq]
+        sub = c0
+        for m in range(3):
+            sub = xp.take(sub, ids[m], axis=m + 1)
+        g_uu = [xp.take(xp.take(g, i, axis=0), i, axis=1) for g, i in zip(grams, ids)]
+        core = _multi(xp, sub, [None] + [xp.linalg.pinv(g) for g in g_uu], 0)  # (S', |U1|, |U2|, |U3|)
+        corr = c0 - _multi(xp, core, [None] + [xp.take(g, i, axis=1) for g, i in zip(grams, ids)], 0)
+    if not sel:
+        return np.zeros((0, 3), np.int64), xp.zeros((y.shape[0], 0), dtype=y.dtype), \
+            xp.zeros((0,), dtype=xp.float64), y
+    ids = [asarray_like(np.asarray(u), xp, dtype=xp.int64) for u in uniq]
+    resid = y - _multi(xp, core, [None] + [xp.take(a, i, axis=1) for a, i in zip(dicts, ids)], 0)
+    return _omp_outputs(xp, core, sel, uniq, resid)
+
+
+def _omp_outputs(xp, core, sel, uniq, resid):
+    pos = np.asarray([[uniq[m].index(t[m]) for m in range(3)] for t in sel])
+    u_shape = tuple(len(u) for u in uniq)
+    lin = asarray_like(np.ravel_multi_index(tuple(pos.T), u_shape), xp, dtype=xp.int64)
+    gains = xp.take(xp.reshape(core, (core.shape[0], -1)), lin, axis=1)  # (S', P), own triples
+    powers = xp.mean(xp.abs(gains) ** 2, axis=0)
+    return np.asarray(sel, dtype=np.int64), gains, powers, resid
+
+
+def _tensor_omp_direct(xp, y, dicts, n_sel: int):
+    """Tensor-OMP written as defined (residual, correlation and refit on the full tensor); test twin."""
     ks = tuple(int(a.shape[1]) for a in dicts)
     n_sel = min(n_sel, math.prod(ks))
     resid = y
@@ -551,12 +606,7 @@ def _tensor_omp(xp, y, dicts, n_sel: int):
     if not sel:
         return np.zeros((0, 3), np.int64), xp.zeros((y.shape[0], 0), dtype=y.dtype), \
             xp.zeros((0,), dtype=xp.float64), resid
-    pos = np.asarray([[uniq[m].index(t[m]) for m in range(3)] for t in sel])
-    u_shape = tuple(len(u) for u in uniq)
-    lin = asarray_like(np.ravel_multi_index(tuple(pos.T), u_shape), xp, dtype=xp.int64)
-    gains = xp.take(xp.reshape(core, (core.shape[0], -1)), lin, axis=1)  # (S', P), own triples
-    powers = xp.mean(xp.abs(gains) ** 2, axis=0)
-    return np.asarray(sel, dtype=np.int64), gains, powers, resid
+    return _omp_outputs(xp, core, sel, uniq, resid)
 
 
 # ================================================================================================

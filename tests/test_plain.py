@@ -195,6 +195,21 @@ def test_centered_numerology_and_snapshot_mode_gains():
     np.testing.assert_allclose(g[1], 2 * g0, atol=1e-6)
 
 
+def test_fast_tensor_omp_equals_its_definition(rng):
+    import array_api_compat
+
+    from estimators._plain import _dictionary, _tensor_omp, _tensor_omp_direct
+
+    xp = array_api_compat.array_namespace(np.empty(0))
+    y = rng.standard_normal((2, 6, 7, 8)) + 1j * rng.standard_normal((2, 6, 7, 8))
+    dicts = [_dictionary(xp, rng.uniform(-3, 3, k), n, y.dtype) for k, n in ((3, 6), (4, 7), (2, 8))]
+    a = _tensor_omp(xp, y, dicts, 5)
+    b = _tensor_omp_direct(xp, y, dicts, 5)
+    np.testing.assert_array_equal(a[0], b[0])
+    for u, v in zip(a[1:], b[1:]):
+        np.testing.assert_allclose(u, v, atol=1e-10)
+
+
 def test_root_finders_agree(rng):
     p = small_paths()
     h = cfr_from_paths(p, SMALL_ARRAY, SMALL)
