@@ -63,9 +63,11 @@ __all__ += ["BaselineResult", "joint_esprit_estimator", "sequential_estimator", 
 # --- variational Bayes (issue 5) --------------------------------------------------------------
 from ._vbi import IterationInfo, SparsePrior, VBIResult, sbl, sc_vbi, vbi
 from ._turbo import common_support_posterior, support_messages, turbo_vbi
+from ._bisvbi import BiSVBIResult, EMTurboResult, bisvbi, em_turbo_bisvbi
 
 __all__ += ["IterationInfo", "SparsePrior", "VBIResult", "sbl", "sc_vbi", "vbi",
-            "common_support_posterior", "support_messages", "turbo_vbi"]
+            "common_support_posterior", "support_messages", "turbo_vbi",
+            "BiSVBIResult", "EMTurboResult", "bisvbi", "em_turbo_bisvbi"]
 
 # --- CSI feedback: 3GPP codebooks and SiFo (issue 6) -----------------------------------------
 from ._codebooks import (
@@ -87,3 +89,33 @@ from ._codebooks import (
 __all__ += ["FeedbackBits", "QuantizedCoefficients", "Type1Codebook", "Type1PMI", "Type2Codebook",
             "Type2PMI", "coefficient_feedback_bits", "dft_beams", "dft_subspace_codebook",
             "quantize_coefficients", "supported_panel_configs", "type1_codebook", "type2_codebook"]
+from ._sifo import (
+    CalibrationMemory,
+    LOSOResult,
+    SiFoConfig,
+    SiFoFeedback,
+    SiFoInference,
+    SiFoModel,
+    SiteData,
+    beam_power_labels,
+    beam_subspace,
+    beamforming_gain,
+    capture_efficiency,
+    effective_spectral_efficiency,
+    eigen_subspace,
+    leave_one_site_out,
+    overhead_table,
+    per_site_baseline,
+    select_beams,
+    sifo,
+    sifo_calibrate,
+    sifo_feedback,
+    sifo_infer,
+    sifo_pretrain,
+)
+
+__all__ += ["CalibrationMemory", "LOSOResult", "SiFoConfig", "SiFoFeedback", "SiFoInference", "SiFoModel",
+            "SiteData", "beam_power_labels", "beam_subspace", "beamforming_gain", "capture_efficiency",
+            "effective_spectral_efficiency", "eigen_subspace", "leave_one_site_out", "overhead_table",
+            "per_site_baseline", "select_beams", "sifo", "sifo_calibrate", "sifo_feedback", "sifo_infer",
+            "sifo_pretrain"]
