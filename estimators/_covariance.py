@@ -63,7 +63,7 @@ def real_dtype_for(xp, dtype):
 
 def as_work(x, xp):
     """Promote data to complex128 for the numerics (results are cast back by the callers)."""
-    return xp.astype(x, xp.complex128)
+    return xp.astype(x, xp.complex128, copy=False)
 
 
 def flatten_batch(x, xp, n_core: int):
@@ -260,7 +260,7 @@ def smoothed_matrix(x, dims, sub, xp, *, snapshots: bool):
 
 def subspace_iteration_ok(m: int, k: int) -> bool:
     """Whether block subspace iteration pays off over a full eigendecomposition."""
-    return m >= 64 and 4 * (2 * k + 4) <= m
+    return m >= 128 and 4 * (2 * k + 4) <= m
 
 
 def dominant_subspace(xp, k: int, *, data=None, cov=None, method: str = "auto"):
@@ -312,6 +312,7 @@ def _subspace_iteration(xp, k, *, data=None, cov=None, tol=1e-10, max_iter=60):
     omega = xp.astype(omega, dtype)
     if data is not None:
         scale = 1.0 / data.shape[-1]
+        xh = ct(xp, data)                                 # once, not per iteration
         trace = scale * xp.sum(xp.real(data * xp.conj(data)), axis=(-2, -1))
         y = data @ omega
     else:
@@ -320,7 +321,7 @@ def _subspace_iteration(xp, k, *, data=None, cov=None, tol=1e-10, max_iter=60):
     v = xp.linalg.qr(y).Q
     for _ in range(max_iter):
         if data is not None:
-            w = ct(xp, data) @ v                          # (B, C, b)
+            w = xh @ v                                    # (B, C, b)
             g = scale * (ct(xp, w) @ w)                   # V^H R V
         else:
             w = cov @ v                                   # R V

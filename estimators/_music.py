@@ -536,7 +536,7 @@ def music(data: Array, *, n_sources: int | None = None, geometry: ArrayGeometry 
         Newton refinement of each grid peak (off-grid estimates).
     subspace_method : {"auto", "eigh", "iterative"}, default="auto"
         Signal-subspace solver: full ``eigh``, or block subspace iteration on the data matrix
-        (chosen automatically for :math:`M \ge 64` and small :math:`K`).
+        (chosen automatically for :math:`M \ge 128` and small :math:`K`).
     return_spectrum : bool, default=True
         Keep the grid spectrum in the result (set False for large batches).
 

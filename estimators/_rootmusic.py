@@ -192,8 +192,10 @@ def _aberth_xp(coefs, xp, max_iter):
     p = coefs / coefs[:, :1]
     q = xp.flip(p, axis=-1)
     k = xp.arange(n, dtype=xp.float64)
-    z = xp.exp(1j * xp.astype(2 * math.pi * k / n + 0.4, xp.complex128))
-    z = xp.broadcast_to(z[None, :], (bsz, n))
+    alt = 0.8 + 0.45 * xp.astype(k % 2 == 1, xp.float64)                 # radii 0.8, 1.25, 0.8, ...
+    rad = alt[None, :] * xp.abs(p[:, -1:]) ** (1.0 / n)
+    rad = xp.where((rad > 0) & xp.isfinite(rad), rad, xp.ones_like(rad))
+    z = xp.astype(rad, xp.complex128) * xp.exp(1j * xp.astype(2 * math.pi * k / n + 0.4, xp.complex128))[None, :]
     eye = xp.eye(n, dtype=xp.complex128)
 
     def horner(poly, x):

@@ -13,7 +13,10 @@ libraries).
   steering phases computed on the fly (fused, no :math:`M\times G` matrix).
 * :func:`aberth_kernel` -- all roots of a polynomial by the Aberth-Ehrlich simultaneous
   iteration (Gauss-Seidel updates); :math:`O(n^2)` per sweep instead of the :math:`O(n^3)`
-  companion-matrix eigenvalues of ``numpy.roots``. Measured 6-10x faster than ``numpy.roots`` at
+  companion-matrix eigenvalues of ``numpy.roots``. A root is accepted when its correction is
+  below 1e-14 relative or when :math:`|p(z)|` falls to the rounding-error level
+  :math:`8\epsilon\sum_i|p_i||z|^{n-i}` (the only reachable criterion for the near-double roots
+  of root-MUSIC). Measured 6-10x faster than ``numpy.roots`` at
   degree 126 (root-MUSIC, M = 64) on one core; see benchmarks/bench_subspace.py.
 """
 
@@ -26,6 +29,8 @@ import numba as nb
 import numpy as np
 
 __all__ = ["trig_poly_kernel", "array_power_kernel", "aberth_kernel"]
+
+_EPS = 2.220446049250313e-16
 
 
 _TRIG_BLOCK = 256
@@ -92,14 +97,17 @@ def array_power_kernel(u, pos, dirs, out):
 
 @nb.njit(cache=True)
 def _horner2(p, z):
-    """p(z) and p'(z) for coefficients p (highest power first)."""
+    """p(z), p'(z) and the rounding-error bound sum_i |p_i| |z|^(n-i) (highest power first)."""
     n = p.shape[0] - 1
     val = p[0]
     der = 0j
+    az = abs(z)
+    bound = abs(p[0])
     for i in range(1, n + 1):
         der = der * z + val
         val = val * z + p[i]
-    return val, der
+        bound = bound * az + abs(p[i])
+    return val, der, bound
 
 
 @nb.njit(cache=True, parallel=True)
@@ -110,13 +118,21 @@ def aberth_kernel(coefs, roots, converged, max_iter, tol):
     n = n1 - 1
     for b in nb.prange(n_b):
         p = coefs[b] / coefs[b, 0]
-        # start on the circle of the geometric-mean root modulus, rotated off the real axis
+        # start around the circle of the geometric-mean root modulus, rotated off the real axis,
+        # alternating radii rho*0.8 and rho/0.8: matches the conjugate-reciprocal root pairs of
+        # root-MUSIC polynomials (about 3x fewer sweeps than one circle, measured)
         rho = abs(p[n]) ** (1.0 / n) if abs(p[n]) > 0 else 1.0
         if rho == 0.0 or not math.isfinite(rho):
             rho = 1.0
         z = np.empty(n, dtype=np.complex128)
         for i in range(n):
-            z[i] = rho * cmath.exp(1j * (2.0 * math.pi * i / n + 0.4))
+            rad = rho * (0.8 if i % 2 == 0 else 1.25)
+            z[i] = rad * cmath.exp(1j * (2.0 * math.pi * i / n + 0.4))
+        zre = np.empty(n)
+        zim_ = np.empty(n)
+        for i in range(n):
+            zre[i] = z[i].real
+            zim_[i] = z[i].imag
         done = np.zeros(n, dtype=np.bool_)
         n_done = 0
         for _ in range(max_iter):
@@ -125,7 +141,11 @@ def aberth_kernel(coefs, roots, converged, max_iter, tol):
                     continue
                 zi = z[i]
                 if abs(zi) <= 1.0:
-                    val, der = _horner2(p, zi)
+                    val, der, bound = _horner2(p, zi)
+                    if abs(val) <= 8.0 * _EPS * bound:      # p(z) is at rounding level: converged
+                        done[i] = True
+                        n_done += 1
+                        continue
                     if val == 0:
                         done[i] = True
                         n_done += 1
@@ -136,22 +156,40 @@ def aberth_kernel(coefs, roots, converged, max_iter, tol):
                     # p(z) = z^n q(1/z), p'(z)/p(z) = (n - w q'(w)/q(w)) / z with w = 1/z
                     w = 1.0 / zi
                     q = p[::-1]
-                    val, der = _horner2(q, w)
+                    val, der, bound = _horner2(q, w)
+                    if abs(val) <= 8.0 * _EPS * bound:
+                        done[i] = True
+                        n_done += 1
+                        continue
                     if val == 0:
                         done[i] = True
                         n_done += 1
                         continue
                     lg = (n - w * der / val) / zi
                     ratio = 1.0 / lg if lg != 0 else 1e-3 + 0j
-                s = 0j
-                for j in range(n):
-                    if j != i:
-                        d = zi - z[j]
-                        if d != 0:
-                            s += 1.0 / d
+                # sum_j 1/(z_i - z_j) with one real division per term (complex division is slow)
+                # (branch-free loops on split real/imaginary parts, so that they vectorise)
+                sr = 0.0
+                si = 0.0
+                zr, zim = zi.real, zi.imag
+                for j in range(i):
+                    dr = zr - zre[j]
+                    di = zim - zim_[j]
+                    inv = 1.0 / (dr * dr + di * di + 1e-300)
+                    sr += dr * inv
+                    si -= di * inv
+                for j in range(i + 1, n):
+                    dr = zr - zre[j]
+                    di = zim - zim_[j]
+                    inv = 1.0 / (dr * dr + di * di + 1e-300)
+                    sr += dr * inv
+                    si -= di * inv
+                s = complex(sr, si)
                 den = 1.0 - ratio * s
                 step = ratio / den if den != 0 else ratio
                 z[i] = zi - step
+                zre[i] = z[i].real
+                zim_[i] = z[i].imag
                 if abs(step) <= tol * max(1.0, abs(z[i])):
                     done[i] = True
                     n_done += 1
