@@ -590,7 +590,7 @@ def _run_estep(eng: _Engine, *, max_iter, tol, n_pilot_iter, callback, t0, histo
                channel_fn=None):
     """Iterate the engine; pilots only first (up to ``n_pilot_iter`` or convergence), then with data."""
     converged = False
-    h_old = eng.H
+    h_old = eng.xp.asarray(eng.H, copy=True)
     for i in range(max_iter):
         if eng.use_data and not eng.data_on and (eng.it >= n_pilot_iter):
             eng.switch_data_on()
@@ -601,7 +601,7 @@ def _run_estep(eng: _Engine, *, max_iter, tol, n_pilot_iter, callback, t0, histo
         xp = eng.xp
         dh = float(xp.sqrt(xp.sum(xp.real((eng.H - h_old) * xp.conj(eng.H - h_old)))))
         nh = float(xp.sqrt(xp.sum(xp.real(eng.H * xp.conj(eng.H)))))
-        h_old = eng.H
+        h_old = xp.asarray(eng.H, copy=True)
         stop = False
         if callback is not None:
             est = eng.H * eng.scale_y if channel_fn is None else channel_fn()
@@ -1342,7 +1342,7 @@ def em_turbo_bisvbi(received, *, pilots, pilot_mask, constellation, bs_array: Ar
                    history=hist)
         if hist.get("stopped"):
             break
-        h_now = eng.H
+        h_now = eng.xp.asarray(eng.H, copy=True)
         if h_prev is not None and (eng.data_on or not eng.use_data):
             xpd = eng.xp
             dh = float(xpd.sqrt(xpd.sum(xpd.real((h_now - h_prev) * xpd.conj(h_now - h_prev)))))
