@@ -64,10 +64,11 @@ __all__ += ["BaselineResult", "joint_esprit_estimator", "sequential_estimator", 
 from ._vbi import IterationInfo, SparsePrior, VBIResult, sbl, sc_vbi, vbi
 from ._turbo import common_support_posterior, support_messages, turbo_vbi
 from ._bisvbi import BiSVBIResult, EMTurboResult, bisvbi, em_turbo_bisvbi
+from ._location_omp import LocationOMPResult, location_omp
 
 __all__ += ["IterationInfo", "SparsePrior", "VBIResult", "sbl", "sc_vbi", "vbi",
             "common_support_posterior", "support_messages", "turbo_vbi",
-            "BiSVBIResult", "EMTurboResult", "bisvbi", "em_turbo_bisvbi"]
+            "BiSVBIResult", "EMTurboResult", "bisvbi", "em_turbo_bisvbi", "LocationOMPResult", "location_omp"]
 
 # --- CSI feedback: 3GPP codebooks and SiFo (issue 6) -----------------------------------------
 from ._codebooks import (
@@ -101,6 +102,7 @@ from ._sifo import (
     beam_subspace,
     beamforming_gain,
     capture_efficiency,
+    effective_se_from_gains,
     effective_spectral_efficiency,
     eigen_subspace,
     leave_one_site_out,
@@ -116,6 +118,6 @@ from ._sifo import (
 
 __all__ += ["CalibrationMemory", "LOSOResult", "SiFoConfig", "SiFoFeedback", "SiFoInference", "SiFoModel",
             "SiteData", "beam_power_labels", "beam_subspace", "beamforming_gain", "capture_efficiency",
-            "effective_spectral_efficiency", "eigen_subspace", "leave_one_site_out", "overhead_table",
+            "effective_se_from_gains", "effective_spectral_efficiency", "eigen_subspace", "leave_one_site_out", "overhead_table",
             "per_site_baseline", "select_beams", "sifo", "sifo_calibrate", "sifo_feedback", "sifo_infer",
             "sifo_pretrain"]

@@ -227,3 +227,24 @@ def test_em_turbo_learns_offsets_and_positions(rng):
     assert np.mean(r.symbol_labels != truth) < 0.01
     d = np.linalg.norm(r.scatterer_positions_m[:, None] - geo.scatterer_positions_m[None], axis=-1)
     assert r.scatterer_positions_m.shape[0] >= 2 and np.sort(d.min(axis=0))[1] < 2.0   # two of three within 2 m
+
+
+def test_location_omp_on_grid(scene, rng):
+    from estimators import location_omp
+
+    geo, num = scene
+    h, x, lab, pm, pts, y = _frame(rng, geo, num, 20.0)
+    extra = np.array(REGION[0]) + (np.array(REGION[1]) - np.array(REGION[0])) * rng.random((40, 3))
+    d = _dictionary(geo, num, np.vstack([geo.scatterer_positions_m, extra]))
+    seen = []
+    r = location_omp(y, steering=d.steering, delay=d.delay, pilots=x, pilot_mask=pm, allowed=d.allowed,
+                     callback=lambda info: seen.append(info.objective) or False)
+    assert r.converged and _nmse_db(r.channels, h) < -30.0
+    assert np.all(np.diff(r.residual) <= 0) and len(seen) == r.n_iter
+    for k in range(2):
+        want = np.flatnonzero(geo.visibility[k]).tolist() + [d.n_grid + k]
+        assert set(want) <= set(np.flatnonzero(r.support[k]))
+    capped = location_omp(y, steering=d.steering, delay=d.delay, pilots=x, pilot_mask=pm, max_paths=2)
+    assert capped.n_iter == 2 and not capped.converged
+    with pytest.raises(ValueError, match="no pilots"):
+        location_omp(y, steering=d.steering, delay=d.delay, pilots=x, pilot_mask=np.zeros_like(pm))
