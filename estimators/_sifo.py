@@ -84,6 +84,7 @@ __all__ = [
     "capture_efficiency",
     "beamforming_gain",
     "effective_spectral_efficiency",
+    "effective_se_from_gains",
     "sifo_pretrain",
     "per_site_baseline",
     "sifo_calibrate",
@@ -455,6 +456,29 @@ def effective_spectral_efficiency(channel, precoder, *, snr_db, n_pilot_res: flo
         h = h / xp.astype(xp.sqrt(xp.where(e > 0, e, 1.0)), h.dtype)[:, None, None]
     ip = xp.sum(xp.conj(h) * w, axis=1)
     bf = xp.real(ip * xp.conj(ip)) / xp.sum(xp.real(w * xp.conj(w)), axis=1)   # (U, S)
+    return effective_se_from_gains(bf, snr_db=snr_db, n_pilot_res=pil, coherence_res=tau,
+                                   feedback_bits=feedback_bits, n_prb=n_prb, uplink_bits_per_re=uplink_bits_per_re)
+
+
+def effective_se_from_gains(bf_power, *, snr_db, n_pilot_res: float, coherence_res: float = 840.0,
+                            feedback_bits=0.0, n_prb: int = 52, uplink_bits_per_re: float | None = None) -> Array:
+    r"""Effective SE from per-subband beamforming powers :math:`|\mathbf h_s^H\hat{\mathbf w}_s|^2/\lVert\hat{\mathbf w}_s\rVert^2`.
+
+    The second half of :func:`effective_spectral_efficiency` (same parameters), for stored
+    powers ``bf_power`` of shape (n_users, n_subbands) computed with normalised channels.
+
+    Returns
+    -------
+    array, shape (n_users,) or (n_snr, n_users)
+    """
+    xp = get_xp(bf_power)
+    bf = check_array(bf_power, "bf_power", ndim=2, kind=("real floating",), xp=xp)
+    tau = check_float(coherence_res, "coherence_res", low=0.0, low_inclusive=False)
+    pil = check_float(n_pilot_res, "n_pilot_res", low=0.0, high=tau, high_inclusive=False,
+                      why="the pilots must leave room for data in the coherence block")
+    snr = np.atleast_1d(np.asarray(snr_db, dtype=float))
+    if snr.ndim != 1 or not np.all(np.isfinite(snr)):
+        raise ValueError(f"`snr_db` must be a finite scalar or 1-D array; got {snr_db!r}.")
     rho = 10 ** (snr / 10)
     se = xp.stack([xp.mean(xp.log2(1 + float(r) * bf), axis=1) for r in rho]) * (1 - pil / tau)
     if uplink_bits_per_re is not None:

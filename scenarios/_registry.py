@@ -12,6 +12,8 @@ import importlib
 SCENARIOS: dict[str, str] = {
     "isac-ofdm": "scenarios.isac_ofdm",
     "plain": "scenarios.plain_figure",
+    "site-csi": "scenarios.site_csi",
+    "doa-rmse": "scenarios.doa_rmse",
 }
 
 
