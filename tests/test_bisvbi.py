@@ -40,6 +40,15 @@ def scene(rng):
     return geo, num
 
 
+def _extra_points(rng, geo, n):
+    """Random grid points away from the BS-user segments (those mimic a direct path exactly)."""
+    pts = np.array(REGION[0]) + (np.array(REGION[1]) - np.array(REGION[0])) * rng.random((4 * n, 3))
+    u = geo.user_positions_m
+    excess = (np.linalg.norm(pts[None] - u[:, None], axis=-1) + np.linalg.norm(pts, axis=-1)[None]
+              - np.linalg.norm(u, axis=-1)[:, None])
+    return pts[excess.min(axis=0) > 3.0][:n]
+
+
 def _dictionary(geo, num, grid):
     return channels.location_dictionary(grid, user_positions_m=geo.user_positions_m,
                                         time_offsets_s=geo.time_offsets_s, bs_array=geo.bs_array,
@@ -53,7 +62,7 @@ def _nmse_db(est, h):
 def test_on_grid_recovery_with_data(scene, rng):
     geo, num = scene
     h, x, lab, pm, pts, y = _frame(rng, geo, num, 20.0)
-    extra = np.array(REGION[0]) + (np.array(REGION[1]) - np.array(REGION[0])) * rng.random((60, 3))
+    extra = _extra_points(rng, geo, 60)
     d = _dictionary(geo, num, np.vstack([geo.scatterer_positions_m, extra]))
     kw = dict(steering=d.steering, delay=d.delay, pilots=x, pilot_mask=pm, constellation=pts, allowed=d.allowed,
               n_grid=d.n_grid)
@@ -234,7 +243,7 @@ def test_location_omp_on_grid(scene, rng):
 
     geo, num = scene
     h, x, lab, pm, pts, y = _frame(rng, geo, num, 20.0)
-    extra = np.array(REGION[0]) + (np.array(REGION[1]) - np.array(REGION[0])) * rng.random((40, 3))
+    extra = _extra_points(rng, geo, 40)
     d = _dictionary(geo, num, np.vstack([geo.scatterer_positions_m, extra]))
     seen = []
     r = location_omp(y, steering=d.steering, delay=d.delay, pilots=x, pilot_mask=pm, allowed=d.allowed,
