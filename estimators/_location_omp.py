@@ -70,7 +70,7 @@ def location_omp(received, *, steering, delay, pilots, pilot_mask, allowed=None,
     pilot_mask : bool array, shape (n_subcarriers, n_symbols)
     allowed : bool array, shape (n_users, n_columns), optional
     max_paths : int, optional
-        Most atoms in total (default: a quarter of the pilot observations per antenna, at most).
+        Most atoms in total (default: half the number of pilot REs).
     noise_variance : float, optional
         Known noise variance per RE and antenna: stop when the residual energy per observation
         falls to it. Otherwise stop when the best normalised correlation no longer exceeds the
@@ -106,7 +106,7 @@ def location_omp(received, *, steering, delay, pilots, pilot_mask, allowed=None,
     if allowed_h.dtype != bool or allowed_h.shape != (k, j):
         raise ValueError(f"`allowed` must be a bool array of shape ({k}, {j}); got {allowed_h.dtype} {allowed_h.shape}.")
     n_obs = m * int(pm.sum())
-    cap = max(1, n_obs // (4 * m))
+    cap = max(1, n_obs // (2 * m))
     max_paths = cap if max_paths is None else check_int(max_paths, "max_paths", low=1)
     nv = None if noise_variance is None else check_float(noise_variance, "noise_variance", low=0.0)
     pfa = check_float(false_alarm, "false_alarm", low=0.0, high=1.0, low_inclusive=False, high_inclusive=False)
