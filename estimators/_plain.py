@@ -43,7 +43,7 @@ import math
 import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -65,7 +65,7 @@ from sensing import (
 
 from ._order import aic
 from ._rootmusic import polynomial_roots
-from ._tensor import _mode_dot, _mode_gram, _multi
+from ._tensor import _mode_gram, _multi
 
 __all__ = [
     "plain",

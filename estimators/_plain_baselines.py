@@ -16,7 +16,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -26,7 +26,6 @@ from sensing import (
     ArrayGeometry,
     Numerology,
     asarray_like,
-    check_choice,
     check_int,
     to_numpy,
 )
