@@ -1,0 +1,318 @@
+r"""DOA accuracy of the subspace toolbox: RMSE vs SNR and vs snapshots against both CRBs, and the
+resolution probability of two close sources vs their separation.
+
+Model: a half-wavelength ULA of :math:`M` elements (package convention: broadside = azimuth 0),
+:math:`K = 2` uncorrelated equal-power complex Gaussian sources, white noise,
+:math:`\mathrm{SNR}` = source power / noise power per element,
+:math:`\mathbf x(t) = \mathbf A\mathbf s(t) + \mathbf n(t)`, :math:`t = 1..N`.
+
+Estimators: MUSIC (grid + Newton refinement), root-MUSIC, ESPRIT (LS), Unitary ESPRIT, OMP (grid
++ Newton) and Capon; bounds: the stochastic CRB (true source covariance) and the deterministic CRB
+(the realised sample source covariance, averaged over trials), REFERENCES.md 2.1-2.2. The RMSE is
+:math:`\sqrt{\mathrm{mean}_{trials,k}(\hat\phi_k - \phi_k)^2}` after sorting, compared with
+:math:`\sqrt{\mathrm{mean}_k[\mathrm{CRB}]_{kk}}`.
+
+Resolution: two sources at :math:`\pm\Delta/2` around broadside count as resolved when both
+sorted estimates lie within :math:`\Delta/2` of their true angles.
+
+Outputs in ``--out`` (default ``runs/doa-rmse``): ``results.jsonl`` (resumable sweep),
+``rmse_vs_snr.csv``, ``rmse_vs_snapshots.csv``, ``resolution.csv``, the figures
+``rmse_vs_snr``, ``rmse_vs_snapshots``, ``resolution`` (PDF + PNG), and ``results.h5`` (the
+aggregated curves, the configuration and one example realisation).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import warnings
+from dataclasses import asdict, dataclass, field, replace
+from functools import partial
+from pathlib import Path
+
+import numpy as np
+
+from sensing import asarray_like, check_float, check_int, namespace_for_backend, run_sweep, save_dataset, to_numpy
+
+DESCRIPTION = "DOA RMSE vs SNR and snapshots (MUSIC, root-MUSIC, ESPRIT, Unitary ESPRIT, OMP, Capon) with both CRBs; resolution probability"
+
+__all__ = ["DESCRIPTION", "DoaConfig", "DoaResults", "ESTIMATOR_LABELS", "add_arguments", "run", "trial"]
+
+ESTIMATOR_LABELS = {
+    "music": "MUSIC",
+    "root_music": "root-MUSIC",
+    "esprit": "ESPRIT (LS)",
+    "unitary_esprit": "Unitary ESPRIT",
+    "omp": "OMP",
+    "capon": "Capon",
+}
+
+
+@dataclass(frozen=True)
+class DoaConfig:
+    """Scenario configuration (SI units and radians inside, degrees only in names that say so).
+
+    Attributes
+    ----------
+    n_elements : int
+        ULA size :math:`M` (half-wavelength spacing).
+    azimuths_deg : tuple of float
+        Source azimuths of the RMSE sweeps [deg].
+    n_snapshots : int
+        Snapshots :math:`N` of the RMSE-vs-SNR sweep and of the resolution sweep.
+    snapshot_snr_db : float
+        SNR of the RMSE-vs-snapshots sweep [dB].
+    resolution_snr_db : float
+        SNR of the resolution sweep [dB].
+    grid_points : int
+        Azimuth grid of the grid methods (MUSIC, OMP, Capon) on [-90, 90] deg.
+    """
+
+    n_elements: int = 10
+    azimuths_deg: tuple = (-10.0, 15.0)
+    n_snapshots: int = 100
+    snapshot_snr_db: float = 0.0
+    resolution_snr_db: float = 10.0
+    grid_points: int = 1801
+    estimators: tuple = tuple(ESTIMATOR_LABELS)
+
+    def __post_init__(self):
+        check_int(self.n_elements, "n_elements", low=3, why="two sources need a noise subspace")
+        check_int(self.n_snapshots, "n_snapshots", low=2)
+        check_int(self.grid_points, "grid_points", low=11)
+        check_float(self.snapshot_snr_db, "snapshot_snr_db", low=-100.0, high=200.0)
+        check_float(self.resolution_snr_db, "resolution_snr_db", low=-100.0, high=200.0)
+        if len(self.azimuths_deg) != 2:
+            raise ValueError(f"`azimuths_deg` must hold two source azimuths; got {self.azimuths_deg!r}.")
+        for a in self.azimuths_deg:
+            check_float(a, "azimuths_deg", low=-89.0, high=89.0)
+        bad = [e for e in self.estimators if e not in ESTIMATOR_LABELS]
+        if bad or not self.estimators:
+            raise ValueError(f"`estimators` must name some of {', '.join(ESTIMATOR_LABELS)}; got {self.estimators!r}.")
+
+
+@dataclass(frozen=True)
+class DoaResults:
+    """Aggregated curves (what ``results.h5`` stores)."""
+
+    config: DoaConfig
+    snr_db: np.ndarray
+    n_snapshots: np.ndarray
+    separation_deg: np.ndarray
+    rmse_vs_snr_deg: dict
+    rmse_vs_snapshots_deg: dict
+    resolution_probability: dict
+    crb_vs_snr_deg: dict
+    crb_vs_snapshots_deg: dict
+    example_snapshots: np.ndarray = field(repr=False)
+    example_azimuths_rad: np.ndarray = field(repr=False)
+
+
+def _snapshots(m, az_rad, n, snr_db, rng):
+    """x = A s + n with unit-power noise and sources of power 10^(snr/10) (host arrays)."""
+    from sensing import steering_vector, ula
+
+    p = 10.0 ** (snr_db / 10.0)
+    k = az_rad.size
+    s = math.sqrt(p / 2) * (rng.standard_normal((k, n)) + 1j * rng.standard_normal((k, n)))
+    w = math.sqrt(0.5) * (rng.standard_normal((m, n)) + 1j * rng.standard_normal((m, n)))
+    return steering_vector(ula(m, 0.5), az_rad, wavelength_m=1.0) @ s + w, s
+
+
+def _estimate(name, x, geom, grid):
+    import estimators as est
+
+    kw = dict(n_sources=2, geometry=geom, wavelength_m=1.0)
+    if name in ("music", "capon", "omp"):
+        kw["grid"] = grid
+    if name in ("music", "capon"):
+        kw["return_spectrum"] = False
+    return getattr(est, name)(x, **kw).estimates
+
+
+def trial(point: dict, rngs, *, config: DoaConfig, backend: str = "numpy") -> dict:
+    """One (point, trial): squared errors [rad^2], resolution flags and the per-trial deterministic CRB."""
+    import estimators as est
+    from sensing import ula
+
+    m = config.n_elements
+    geom = ula(m, 0.5)
+    if point["sweep"] == "resolution":
+        half = math.radians(float(point["separation_deg"])) / 2
+        az = np.array([-half, half])
+    else:
+        az = np.radians(np.asarray(config.azimuths_deg, dtype=float))
+    n = int(point["n_snapshots"])
+    snr = float(point["snr_db"])
+    x, s = _snapshots(m, az, n, snr, rngs.noise)
+    xp = namespace_for_backend(backend)
+    xd = asarray_like(x, xp)
+    grid = asarray_like(np.linspace(-math.pi / 2, math.pi / 2, config.grid_points), xp)
+    out = {}
+    order = np.argsort(az)
+    for name in config.estimators:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", est.SubspaceWarning)     # below threshold: expected
+            e = np.sort(to_numpy(_estimate(name, xd, geom, grid)))
+        err = e - az[order]
+        out[f"{name}_se"] = float(np.mean(err ** 2))
+        # every record carries every key (the sweep's aggregation needs whole columns)
+        out[f"{name}_resolved"] = (bool(np.all(np.abs(err) < half)) if point["sweep"] == "resolution"
+                                   else float("nan"))
+    out["crb_det"] = float("nan")
+    if point["sweep"] != "resolution":
+        p_hat = s @ s.conj().T / n
+        try:
+            det = est.crb_deterministic(geom, az, wavelength_m=1.0, source_covariance=p_hat,
+                                        noise_variance=1.0, n_snapshots=n)
+            out["crb_det"] = float(np.mean(det.std ** 2))
+        except ValueError:     # a (numerically) singular realised source covariance
+            out["crb_det"] = float("nan")
+    return out
+
+
+def _points(config: DoaConfig, snrs, snapshots, separations):
+    pts = [{"sweep": "snr", "snr_db": float(s), "n_snapshots": config.n_snapshots, "separation_deg": 0.0}
+           for s in snrs]
+    pts += [{"sweep": "snapshots", "snr_db": config.snapshot_snr_db, "n_snapshots": int(n), "separation_deg": 0.0}
+            for n in snapshots]
+    pts += [{"sweep": "resolution", "snr_db": config.resolution_snr_db, "n_snapshots": config.n_snapshots,
+             "separation_deg": float(d)} for d in separations]
+    return pts
+
+
+def _crb_sto(config: DoaConfig, snr_db: float, n: int) -> float:
+    import estimators as est
+    from sensing import ula
+
+    p = 10.0 ** (snr_db / 10.0)
+    az = np.radians(np.asarray(config.azimuths_deg, dtype=float))
+    r = est.crb_stochastic(ula(config.n_elements, 0.5), az, wavelength_m=1.0, source_covariance=np.array([p, p]),
+                           noise_variance=1.0, n_snapshots=n)
+    return float(np.mean(r.std ** 2))
+
+
+def _parse_list(text, name, cast):
+    try:
+        vals = [cast(v) for v in str(text).split(",") if v.strip()]
+    except ValueError as exc:
+        raise ValueError(f"`--{name}` must be a comma-separated list of numbers; got {text!r}.") from exc
+    if not vals:
+        raise ValueError(f"`--{name}` must name at least one value; got {text!r}.")
+    return vals
+
+
+def add_arguments(parser) -> None:
+    parser.add_argument("--estimators", type=str, default=None,
+                        help=f"comma-separated subset of {', '.join(ESTIMATOR_LABELS)} (default: all)")
+    parser.add_argument("--n-elements", type=int, default=10, help="ULA size M (default: %(default)s)")
+    parser.add_argument("--snapshots", type=str, default=None,
+                        help="snapshot counts of the RMSE-vs-N sweep, e.g. '10,30,100,300'")
+    parser.add_argument("--separations-deg", type=str, default=None,
+                        help="source separations of the resolution sweep [deg], e.g. '1,2,4,8'")
+    parser.add_argument("--snapshot-snr-db", type=float, default=0.0,
+                        help="SNR of the RMSE-vs-N sweep [dB] (default: %(default)s)")
+    parser.add_argument("--resolution-snr-db", type=float, default=10.0,
+                        help="SNR of the resolution sweep [dB] (default: %(default)s)")
+
+
+def run(args) -> int:
+    from sensing.plotting import ieee_figure, plot_rmse, save_figure, write_csv
+
+    names = tuple(ESTIMATOR_LABELS) if args.estimators is None else tuple(
+        s.strip() for s in args.estimators.split(",") if s.strip())
+    config = DoaConfig(n_elements=args.n_elements, estimators=names, snapshot_snr_db=args.snapshot_snr_db,
+                       resolution_snr_db=args.resolution_snr_db,
+                       grid_points=601 if args.quick else 1801)
+    snrs = args.snr_db or ([-10.0, 0.0, 10.0, 20.0] if args.quick else [float(s) for s in range(-20, 31, 5)])
+    snapshots = _parse_list(args.snapshots, "snapshots", int) if args.snapshots else (
+        [10, 100] if args.quick else [5, 10, 20, 50, 100, 200, 500, 1000])
+    if min(snapshots) < 2:
+        raise ValueError(f"`--snapshots` must all be >= 2; got {snapshots}.")
+    seps = _parse_list(args.separations_deg, "separations-deg", float) if args.separations_deg else (
+        [2.0, 8.0] if args.quick else [1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 8.0, 10.0, 12.0, 16.0])
+    if min(seps) <= 0 or max(seps) >= 170:
+        raise ValueError(f"`--separations-deg` must lie in (0, 170); got {seps}.")
+    n_trials = args.trials or (6 if args.quick else 200)
+    if args.backend == "cupy":
+        namespace_for_backend("cupy")
+    out = Path(args.out) if args.out is not None else Path("runs") / "doa-rmse"
+    out.mkdir(parents=True, exist_ok=True)
+    executor = "dask" if args.scheduler else ("processes" if args.workers > 1 else "serial")
+    sched = None if args.scheduler in (None, "local") else args.scheduler
+    pts = _points(config, snrs, snapshots, seps)
+    print(f"doa-rmse: ULA M={config.n_elements}, sources at {config.azimuths_deg} deg, {len(pts)} points x "
+          f"{n_trials} trials, estimators {', '.join(names)}")
+    fp = json.dumps({"scenario": "doa-rmse", "config": asdict(config)}, sort_keys=True, default=str)
+    res = run_sweep(partial(trial, config=config, backend=args.backend), pts, n_trials=n_trials, seed=args.seed,
+                    results_path=out / "results.jsonl", resume=args.resume, executor=executor,
+                    workers=args.workers, scheduler=sched, progress=not args.no_progress, desc="doa-rmse",
+                    fingerprint=fp)
+
+    def rmse_deg(key, idx):
+        return np.degrees(np.sqrt(res.aggregate(key, reduce="mean")[idx]))
+
+    kinds = np.asarray([p["sweep"] for p in pts])
+    i_snr, i_n, i_res = (np.flatnonzero(kinds == k) for k in ("snr", "snapshots", "resolution"))
+    curves_snr = {ESTIMATOR_LABELS[nm]: rmse_deg(f"{nm}_se", i_snr) for nm in names}
+    curves_n = {ESTIMATOR_LABELS[nm]: rmse_deg(f"{nm}_se", i_n) for nm in names}
+    crb_snr = {"stochastic CRB": np.degrees(np.sqrt([_crb_sto(config, s, config.n_snapshots) for s in snrs])),
+               "deterministic CRB": rmse_deg("crb_det", i_snr)}
+    crb_n = {"stochastic CRB": np.degrees(np.sqrt([_crb_sto(config, config.snapshot_snr_db, n) for n in snapshots])),
+             "deterministic CRB": rmse_deg("crb_det", i_n)}
+    prob = {ESTIMATOR_LABELS[nm]: res.aggregate(f"{nm}_resolved", reduce="mean")[i_res] for nm in names}
+
+    cols = {"snr_db": np.asarray(snrs, dtype=float)}
+    cols.update({f"rmse_deg_{nm}": curves_snr[ESTIMATOR_LABELS[nm]] for nm in names})
+    cols.update({"crb_sto_deg": crb_snr["stochastic CRB"], "crb_det_deg": crb_snr["deterministic CRB"]})
+    write_csv(out / "rmse_vs_snr.csv", cols)
+    cols = {"n_snapshots": np.asarray(snapshots, dtype=float)}
+    cols.update({f"rmse_deg_{nm}": curves_n[ESTIMATOR_LABELS[nm]] for nm in names})
+    cols.update({"crb_sto_deg": crb_n["stochastic CRB"], "crb_det_deg": crb_n["deterministic CRB"]})
+    write_csv(out / "rmse_vs_snapshots.csv", cols)
+    cols = {"separation_deg": np.asarray(seps, dtype=float)}
+    cols.update({f"p_resolved_{nm}": prob[ESTIMATOR_LABELS[nm]] for nm in names})
+    write_csv(out / "resolution.csv", cols)
+
+    hdr = f"{'SNR [dB]':>8s} " + " ".join(f"{ESTIMATOR_LABELS[nm]:>15s}" for nm in names) + f" {'CRB sto':>9s} {'CRB det':>9s}"
+    print("RMSE [deg] vs SNR (N = %d):" % config.n_snapshots)
+    print(hdr)
+    for i, s in enumerate(snrs):
+        print(f"{s:8.1f} " + " ".join(f"{curves_snr[ESTIMATOR_LABELS[nm]][i]:15.4g}" for nm in names)
+              + f" {crb_snr['stochastic CRB'][i]:9.4g} {crb_snr['deterministic CRB'][i]:9.4g}")
+    print(f"resolution probability vs separation (SNR {config.resolution_snr_db:g} dB):")
+    for i, d in enumerate(seps):
+        print(f"{d:8.2f} " + " ".join(f"{prob[ESTIMATOR_LABELS[nm]][i]:15.2f}" for nm in names))
+
+    fig, ax = ieee_figure()
+    plot_rmse(np.asarray(snrs), _positive(curves_snr), bounds=crb_snr, ax=ax, ylabel="RMSE [deg]")
+    save_figure(fig, out / "rmse_vs_snr")
+    fig, ax = ieee_figure()
+    plot_rmse(np.asarray(snapshots, dtype=float), _positive(curves_n), bounds=crb_n, ax=ax,
+              xlabel="snapshots N", ylabel="RMSE [deg]")
+    ax.set_xscale("log")
+    save_figure(fig, out / "rmse_vs_snapshots")
+    fig, ax = ieee_figure()
+    plot_rmse(np.asarray(seps), prob, ax=ax, xlabel="separation [deg]", ylabel="P(resolved)", logy=False)
+    save_figure(fig, out / "resolution")
+
+    ex, _ = _snapshots(config.n_elements, np.radians(np.asarray(config.azimuths_deg)), config.n_snapshots,
+                       float(max(snrs)), np.random.default_rng(args.seed))
+    results = DoaResults(config, np.asarray(snrs, dtype=float), np.asarray(snapshots, dtype=float),
+                         np.asarray(seps, dtype=float), curves_snr, curves_n, prob, crb_snr, crb_n,
+                         ex, np.radians(np.asarray(config.azimuths_deg)))
+    save_dataset(out / "results.h5", results, seed=args.seed)
+    print(f"wrote {out / 'results.jsonl'}, rmse_vs_snr/rmse_vs_snapshots/resolution (.csv, .pdf, .png), "
+          f"{out / 'results.h5'}")
+    return 0
+
+
+def _positive(curves):
+    """Exact zeros (noiseless-level errors) cannot show on a log axis: floor them at 1e-12 deg."""
+    return {k: np.where(np.asarray(v) > 0, v, 1e-12) for k, v in curves.items()}
+
+
+if __name__ == "__main__":  # pragma: no cover
+    from ._cli import main
+
+    raise SystemExit(main(["run", "doa-rmse", *__import__("sys").argv[1:]]))
