@@ -53,7 +53,7 @@ from ._covariance import (
     _check_shape_seq,
 )
 from ._results import LineEstimate, MultiEstimate
-from ._subspace_kernels import array_power_kernel, trig_poly_kernel
+from ._subspace_kernels import array_power_kernel, trig_poly_kernel, upa_power_kernel
 
 __all__ = ["music", "music_2d", "music_nd"]
 
@@ -206,6 +206,14 @@ def upa_power(u, nr, nc, kdr, kdc, az, el, xp):
     """
     bsz, r = u.shape[0], u.shape[-1]
     ut = xp.reshape(u, (bsz, nr, nc * r))
+    if is_numpy_namespace(xp):             # fused kernel: one exp per grid point, Horner over columns
+        rows_np = np.arange(nr)
+        ar = np.exp(-1j * kdr * np.sin(el)[:, None] * rows_np[None, :])                   # (Ge, nr)
+        w = np.ascontiguousarray(np.reshape(ar @ ut, (bsz, el.shape[0], nc, r)))           # (B, Ge, nc, r)
+        mu_col = np.ascontiguousarray(kdc * np.cos(el)[:, None] * np.sin(az)[None, :])
+        out = np.empty((bsz, az.shape[0], el.shape[0]))
+        upa_power_kernel(w, mu_col, out)
+        return out
     rows = xp.astype(xp.arange(nr, dtype=xp.float64), xp.complex128)
     cols = xp.astype(xp.arange(nc, dtype=xp.float64), xp.complex128)
     g_el, g_az = el.shape[0], az.shape[0]
@@ -350,7 +358,7 @@ def _quad(theta, model, uc, sign, xp, derivs):
 
 
 def newton_refine(theta, model, u, xp, *, sign: float, step, lower, upper, n_iter: int = 8,
-                  tol: float = 1e-11):
+                  tol: float = 1e-9):
     """Minimise sign * ||U^H a(theta)||^2 from theta (B, K, R) by safeguarded Newton steps.
 
     Steps are clipped to ``step`` (per parameter, the grid spacing), taken only where the Hessian

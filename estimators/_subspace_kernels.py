@@ -199,3 +199,35 @@ def aberth_kernel(coefs, roots, converged, max_iter, tol):
             roots[b, i] = z[i]
         converged[b] = n_done == n
     return roots
+
+
+@nb.njit(cache=True, parallel=True, fastmath=True)
+def upa_power_kernel(w, mu_col, out):
+    """Separable UPA power on an (azimuth, elevation) grid.
+
+    w: (B, G_el, n_cols, r) complex128, the row-contracted signal subspace
+    :math:`W[e, c, k] = \\sum_{row} e^{-j\\mu_{row}(e)\\,row}U[row, c, k]`; mu_col: (G_el, G_az) float64
+    column phases :math:`kd_c\\cos\\vartheta_e\\sin\\phi_a`; out: (B, G_az, G_el) float64 =
+    :math:`\\sum_k|\\sum_c e^{-j\\mu_{col}c}W[e, c, k]|^2` (Horner over the columns, one exp per point).
+    """
+    n_b, n_e, n_c, r = w.shape
+    n_a = mu_col.shape[1]
+    for t in nb.prange(n_b * n_e):
+        b = t // n_e
+        e = t - b * n_e
+        for a in range(n_a):
+            ph = mu_col[e, a]
+            zr = math.cos(ph)
+            zi = -math.sin(ph)
+            s = 0.0
+            for k in range(r):
+                ar = 0.0
+                ai = 0.0
+                for c in range(n_c - 1, -1, -1):
+                    tr = ar * zr - ai * zi + w[b, e, c, k].real
+                    ti = ar * zi + ai * zr + w[b, e, c, k].imag
+                    ar = tr
+                    ai = ti
+                s += ar * ar + ai * ai
+            out[b, a, e] = s
+    return out

@@ -42,3 +42,13 @@ def music_spectrum_reference(covariance, steering, n_sources):
     en = vecs[..., : covariance.shape[-1] - n_sources]
     proj = np.swapaxes(en.conj(), -1, -2) @ steering
     return 1.0 / np.sum(np.abs(proj) ** 2, axis=-2)
+
+
+def upa_power_reference(u, nr, nc, kdr, kdc, az, el):
+    """sum_k |a(az, el)^H u_k|^2 for a yz-plane UPA (m = row*nc + col), materialised; -> (B, G_az, G_el)."""
+    rows, cols = np.divmod(np.arange(nr * nc), nc)
+    aa, ee = np.meshgrid(az, el, indexing="ij")
+    ph = kdr * rows[:, None] * np.sin(ee.ravel())[None, :] + kdc * cols[:, None] * (np.cos(ee) * np.sin(aa)).ravel()[None, :]
+    a = np.exp(1j * ph)                                        # (M, G_az * G_el)
+    g = a.conj().T[None] @ u
+    return np.sum(np.abs(g) ** 2, axis=-1).reshape((u.shape[0],) + aa.shape)

@@ -10,8 +10,9 @@ from conftest import to_xp
 from estimators import (SubspaceWarning, beamscan, capon, music, music_2d, music_nd,
                         sample_covariance)
 from estimators._subspace_kernels import array_power_kernel, trig_poly_kernel
+from estimators._music import upa_power
 from estimators._subspace_reference import (array_power_reference, music_spectrum_reference,
-                                            trig_poly_reference)
+                                            trig_poly_reference, upa_power_reference)
 from sensing import custom_array, get_xp, steering_vector, to_numpy, ula, upa
 
 LAM = 1.0
@@ -260,3 +261,15 @@ def test_array_power_kernel_matches_twin(n_b, m, rank, n_g, seed):
     out = np.empty((n_b, n_g))
     array_power_kernel(u, pos, d, out)
     np.testing.assert_allclose(out, array_power_reference(u, pos, d), rtol=1e-9, atol=1e-9)
+
+
+@given(st.integers(1, 2), st.integers(1, 5), st.integers(1, 6), st.integers(1, 3), st.integers(1, 30),
+       st.integers(1, 30), st.integers(0, 2**31 - 1))
+def test_upa_power_kernel_matches_twin(n_b, nr, nc, rank, n_az, n_el, seed):
+    import array_api_compat.numpy as xnp
+
+    r = np.random.default_rng(seed)
+    u = r.standard_normal((n_b, nr * nc, rank)) + 1j * r.standard_normal((n_b, nr * nc, rank))
+    az, el = np.sort(r.uniform(-1.5, 1.5, n_az)), np.sort(r.uniform(-1.5, 1.5, n_el))
+    got = upa_power(u, nr, nc, 2.7, 3.1, az, el, xnp)                       # numba kernel
+    np.testing.assert_allclose(got, upa_power_reference(u, nr, nc, 2.7, 3.1, az, el), rtol=1e-9, atol=1e-9)
