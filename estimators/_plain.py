@@ -85,9 +85,11 @@ SELECTIONS = ("aic", "aic_true_count", "true_count")
 _MODE_NAMES = ("angle", "delay", "doppler")
 _SIZE_NAMES = ("n_antennas", "n_subcarriers", "n_symbols")
 
-_ROOT_MERGE_RAD = 1e-7
-"""Roots closer than this in angle [rad] are one root: a noise-free double root on the unit circle
-can split into two roots both just inside it."""
+_ROOT_MERGE_CELLS = 1e-3
+r"""Roots closer in angle than this fraction of a Rayleigh cell (:math:`2\pi/N'`) are one root: the
+partner :math:`1/z^*` of a root, and the two copies of a noise-free double root on the unit circle
+(split numerically by ~1e-9 to 1e-6 rad, radially or tangentially). Distinct harmonics that close
+are not resolvable anyway."""
 
 
 # ================================================================================================
@@ -416,7 +418,15 @@ def _aic(eigs_desc: np.ndarray, n_cols: int) -> np.ndarray:
 def _signal_root_music(vs: np.ndarray, k: int, root_finder: str = "aberth") -> tuple[np.ndarray, np.ndarray]:
     r"""Signal-subspace root-MUSIC: the ``k`` roots of
     :math:`\sum_i\mathbf a^T(z^{-1})\mathbf v_i\mathbf v_i^H\mathbf a(z) - N'` nearest the unit
-    circle among those with :math:`|z| \le 1`. Returns (angles, radii)."""
+    circle among those with :math:`|z| \le 1`. Returns (angles, radii).
+
+    Implemented as: all roots sorted by :math:`|1 - |z||`, taken greedily, skipping a root within
+    :data:`_ROOT_MERGE_CELLS` of a cell of one already taken. Roots come in conjugate-reciprocal
+    pairs :math:`(z, 1/z^*)` with equal angles, and the inside one is the closer to the circle
+    (:math:`1-\delta` against :math:`1/(1-\delta)`), so this takes exactly the reference rule's
+    roots; it stays right for the double roots of noise-free data, which the root finder may split
+    to both sides of the circle or both inside it.
+    """
     m = vs.shape[0]
     c = vs @ vs.conj().T                                    # C[n, l] = sum_i v_i[n] conj(v_i[l])
     # c_l = sum of the l-th diagonal (lag l = column - row), l = -(m-1) .. m-1
@@ -428,14 +438,12 @@ def _signal_root_music(vs: np.ndarray, k: int, root_finder: str = "aberth") -> t
     # the same roots as numpy.roots (measured: differences ~1e-14 rad) 6x faster at degree 88 and
     # 22x faster at degree 1118, and falls back to numpy.roots when it does not converge
     roots = polynomial_roots(coef[::-1][None, :], method=root_finder)[0]
-    roots = roots[np.isfinite(roots)]
-    inside = roots[np.abs(roots) <= 1.0]
-    if inside.size < k:  # numerically all roots on one side: fall back to the closest ones
-        inside = roots
-    order = np.argsort(np.abs(1.0 - np.abs(inside)))
+    roots = roots[np.isfinite(roots) & (roots != 0)]
+    order = np.argsort(np.abs(1.0 - np.abs(roots)), kind="stable")
+    merge = _ROOT_MERGE_CELLS * 2 * np.pi / m
     picked_z = []
-    for z in inside[order]:
-        if any(abs(np.angle(z * np.conj(q))) < _ROOT_MERGE_RAD for q in picked_z):
+    for z in roots[order]:
+        if any(abs(np.angle(z * np.conj(q))) < merge for q in picked_z):
             continue
         picked_z.append(z)
         if len(picked_z) == k:

@@ -129,7 +129,7 @@ def test_root_music_sign_and_aic_order(rng):
     om, radii, eig, k, ic = _estimate_order_and_roots(r, 50, None)
     assert k == 3 and ic.shape == (m - 1,) and np.argmin(ic) == 2
     np.testing.assert_allclose(np.sort(om), np.sort(w), atol=1e-8)   # e^{+j w n} -> +w
-    assert np.all(radii <= 1.0)
+    assert np.all(np.abs(radii - 1.0) < 1e-6)     # exact covariance: signal roots on the circle
     # one harmonic, no noise: the root sits at e^{+j w}
     v = np.exp(1j * 0.4 * np.arange(m))[:, None] / math.sqrt(m)
     om1, _ = _signal_root_music(v, 1)
@@ -139,6 +139,24 @@ def test_root_music_sign_and_aic_order(rng):
     k1 = 1
     ic1 = 50 * ((m - k1) * np.log(lam[k1:].mean()) - np.log(lam[k1:]).sum()) + 1 + k1 * (2 * m - k1)
     np.testing.assert_allclose(_aic(lam, 50)[0], ic1, rtol=1e-10)
+
+
+def test_root_selection_equals_the_reference_rule_on_noisy_data(rng):
+    m, k = 20, 3
+    a = np.exp(1j * np.outer(np.arange(m), [0.4, -1.0, 2.2]))
+    y = a @ (rng.standard_normal((k, 60)) + 1j * rng.standard_normal((k, 60)))
+    y = y + 0.5 * (rng.standard_normal((m, 60)) + 1j * rng.standard_normal((m, 60)))
+    r = _normalise_fb(y @ y.conj().T / 60)
+    vs = np.linalg.eigh(r)[1][:, ::-1][:, :k]
+    got, radii = _signal_root_music(vs, k, "numpy")
+    # reference rule (PLAIN.md §5 step 6) written out: noise-subspace polynomial, |z| <= 1, sort
+    cmat = np.eye(m) - vs @ vs.conj().T
+    c = np.array([np.trace(cmat, offset=l) for l in range(-(m - 1), m)])      # c_l, l = -(m-1)..m-1
+    roots = np.roots(c[::-1])
+    inside = roots[np.abs(roots) <= 1]
+    ref = inside[np.argsort(np.abs(1 - np.abs(inside)))[:k]]
+    np.testing.assert_allclose(np.sort(got), np.sort(np.angle(ref)), atol=1e-9)
+    assert np.all(radii <= 1.0)
 
 
 def test_delay_wrap_rule_and_mappings():
