@@ -46,5 +46,8 @@ from ._city import (
     subband_frequencies,
 )
 
+from ._sionna_rt import RTSite, sionna_rt_available, sionna_rt_channel, sionna_rt_paths, surface_heights
+
 __all__ += ["SITE_SPECS", "CityChannel", "CitySite", "SiteSpec", "city_channel", "city_paths", "city_site",
-            "city_site_names", "sample_user_positions", "segments_blocked", "subband_frequencies"]
+            "city_site_names", "sample_user_positions", "segments_blocked", "subband_frequencies",
+            "RTSite", "sionna_rt_available", "sionna_rt_channel", "sionna_rt_paths", "surface_heights"]

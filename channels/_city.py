@@ -252,20 +252,11 @@ class CitySite:
     def bs_array(self) -> ArrayGeometry:
         """BS element positions (one polarisation) in TS 38.214 port order ``n1 * N2 + n2``,
         in the array's local frame (columns along y, rows along z, half-wavelength spacing)."""
-        d = self.wavelength_m / 2
-        n1, n2 = np.divmod(np.arange(self.n1 * self.n2), self.n2)
-        pos = np.zeros((self.n1 * self.n2, 3))
-        pos[:, 1] = n1 * d
-        pos[:, 2] = n2 * d
-        return custom_array(pos)
+        return _port_array(self.n1, self.n2, self.wavelength_m)
 
     def bs_frame(self) -> np.ndarray:
         """Rows: the BS local axes x' (boresight), y' (horizontal, columns), z' (rows) in the site frame."""
-        psi, tau = self.bs_azimuth_rad, self.bs_downtilt_rad
-        xl = np.array([math.cos(psi) * math.cos(tau), math.sin(psi) * math.cos(tau), -math.sin(tau)])
-        yl = np.array([-math.sin(psi), math.cos(psi), 0.0])
-        zl = np.array([math.sin(tau) * math.cos(psi), math.sin(tau) * math.sin(psi), math.cos(tau)])
-        return np.stack([xl, yl, zl])
+        return _frame(self.bs_azimuth_rad, self.bs_downtilt_rad)
 
     def inside_buildings(self, xy) -> np.ndarray:
         """True where the 2-D points ``xy`` (..., 2) lie inside a building footprint."""
@@ -281,6 +272,23 @@ class CitySite:
         coords = np.stack([g[..., 0].ravel(), g[..., 1].ravel()])
         out = ndimage.map_coordinates(self.shadow_db, coords, order=1, mode="nearest")
         return out.reshape(xy.shape[:-1])
+
+
+def _port_array(n1: int, n2: int, wavelength_m: float) -> ArrayGeometry:
+    d = wavelength_m / 2
+    c, r = np.divmod(np.arange(n1 * n2), n2)
+    pos = np.zeros((n1 * n2, 3))
+    pos[:, 1] = c * d
+    pos[:, 2] = r * d
+    return custom_array(pos)
+
+
+def _frame(azimuth_rad: float, downtilt_rad: float) -> np.ndarray:
+    psi, tau = azimuth_rad, downtilt_rad
+    xl = np.array([math.cos(psi) * math.cos(tau), math.sin(psi) * math.cos(tau), -math.sin(tau)])
+    yl = np.array([-math.sin(psi), math.cos(psi), 0.0])
+    zl = np.array([math.sin(tau) * math.cos(psi), math.sin(tau) * math.sin(psi), math.cos(tau)])
+    return np.stack([xl, yl, zl])
 
 
 def _rot_boxes(spec: SiteSpec, rng: np.random.Generator):
@@ -760,10 +768,25 @@ def city_paths(site: CitySite, positions_m, *, max_paths: int = 64,
                "bs_dir": np.zeros((0, 3)), "ue_dir": np.zeros((0, 3)), "pol": np.zeros((0, 2), complex),
                "kind": np.zeros(0, int)}
     # element pattern and shadowing (NLoS components)
-    amp, az_bs, el_bs = _element_gain(site, cat["bs_dir"])
     sf = site.shadow_at(ue[:, :2])
     shadow = np.where(cat["kind"] <= PATH_GROUND, 1.0, 10 ** (sf[cat["user"]] / 20))
-    g = cat["gain"] * amp * shadow
+    cat["gain"] = cat["gain"] * shadow
+    f = np.zeros(0) if frequencies_hz is None else np.asarray(frequencies_hz, dtype=float)
+    return _assemble(site, ue, cat, los, max_paths, f)
+
+
+def _assemble(site, ue, cat, los, max_paths, frequencies_hz, element_pattern=True):
+    """Candidate paths (flat, with user index) -> padded, strongest-first :class:`CityChannel`.
+
+    ``cat``: user, gain, length [m], bs_dir, ue_dir (unit vectors, site frame), pol, kind.
+    ``site`` needs ``bs_frame()`` and ``name``.
+    """
+    n_u = len(ue)
+    if element_pattern:
+        amp, az_bs, el_bs = _element_gain(site, cat["bs_dir"])
+    else:
+        amp, az_bs, el_bs = 1.0, *_local_angles(site, cat["bs_dir"])
+    g = cat["gain"] * amp
     az_ue, el_ue = _angles(cat["ue_dir"])
     # per-user strongest max_paths: sort by (user, -power)
     order = np.lexsort((-np.abs(g), cat["user"]))
@@ -786,8 +809,32 @@ def city_paths(site: CitySite, positions_m, *, max_paths: int = 64,
                   grid(az_ue, float), grid(el_ue, float))
     pol = grid(cat["pol"], complex)
     kind = grid(cat["kind"], np.int8)
-    f = np.zeros(0) if frequencies_hz is None else np.asarray(frequencies_hz, dtype=float)
-    return CityChannel(None, paths, pol, kind, los, ue, f, site.name)
+    return CityChannel(None, paths, pol, kind, np.asarray(los, dtype=bool), ue, frequencies_hz, site.name)
+
+
+def _local_angles(site, u_global):
+    ul = u_global @ site.bs_frame().T
+    return np.arctan2(ul[..., 1], ul[..., 0]), np.arcsin(np.clip(ul[..., 2], -1.0, 1.0))
+
+
+def _synthesize_csi(site, out, n_subbands, prbs_per_subband, subcarrier_spacing_hz):
+    """CSI of a :class:`CityChannel` through :func:`cfr_from_paths` (``site``: bs_array, carrier, pols)."""
+    freqs = subband_frequencies(n_subbands, prbs_per_subband=prbs_per_subband,
+                                subcarrier_spacing_hz=subcarrier_spacing_hz)
+    n_sc = n_subbands * prbs_per_subband * 12
+    num = Numerology(site.carrier_hz, subcarrier_spacing_hz, n_sc, 1)
+    p = out.paths
+    n_pol = site.n_polarizations
+    if n_pol == 1:
+        bp = p
+    else:
+        def b(v):
+            return np.broadcast_to(v[:, None, :], (v.shape[0], n_pol, v.shape[1]))
+
+        bp = Paths(p.gains[:, None, :] * np.moveaxis(out.polarization, -1, 1), b(p.delays_s), b(p.doppler_hz),
+                   b(p.aoa_az_rad), b(p.aoa_el_rad), b(p.aod_az_rad), b(p.aod_el_rad))
+    h = cfr_from_paths(bp, site.bs_array(), num, frequencies_hz=freqs, symbol_times_s=np.zeros(1))
+    return replace(out, csi=h.reshape(out.n_users, site.n_ports, n_subbands), frequencies_hz=freqs)
 
 
 def subband_frequencies(n_subbands: int, *, prbs_per_subband: int = 4,
@@ -823,21 +870,6 @@ def city_channel(site: CitySite, positions_m, *, n_subbands: int = 13, prbs_per_
     -------
     CityChannel
     """
-    freqs = subband_frequencies(n_subbands, prbs_per_subband=prbs_per_subband,
-                                subcarrier_spacing_hz=subcarrier_spacing_hz)
-    out = city_paths(site, positions_m, max_paths=max_paths, frequencies_hz=freqs)
-    n_sc = n_subbands * prbs_per_subband * 12
-    num = Numerology(site.carrier_hz, subcarrier_spacing_hz, n_sc, 1)
-    p = out.paths
-    n_pol = site.n_polarizations
-    if n_pol == 1:
-        bp = p
-    else:
-        def b(v):
-            return np.broadcast_to(v[:, None, :], (v.shape[0], n_pol, v.shape[1]))
-
-        bp = Paths(p.gains[:, None, :] * np.moveaxis(out.polarization, -1, 1), b(p.delays_s), b(p.doppler_hz),
-                   b(p.aoa_az_rad), b(p.aoa_el_rad), b(p.aod_az_rad), b(p.aod_el_rad))
-    h = cfr_from_paths(bp, site.bs_array(), num, frequencies_hz=freqs, symbol_times_s=np.zeros(1))
-    h = h.reshape(out.n_users, site.n_ports, n_subbands)
-    return replace(out, csi=h)
+    check_int(n_subbands, "n_subbands", low=1)
+    out = city_paths(site, positions_m, max_paths=max_paths)
+    return _synthesize_csi(site, out, n_subbands, prbs_per_subband, subcarrier_spacing_hz)
