@@ -637,6 +637,19 @@ def _regressor(config, rng, n_samples):
     return make_pipeline(StandardScaler(), mlp)
 
 
+def _fit_pca(labels, n_components, rng):
+    """PCA of the labels. LAPACK's divide-and-conquer SVD (gesdd) occasionally fails to converge
+    on benign data (about 1 fit in 1000 here); the covariance eigendecomposition is the fallback."""
+    from numpy.linalg import LinAlgError
+    from sklearn.decomposition import PCA
+
+    seed = int(rng.integers(2**31 - 1))
+    try:
+        return PCA(n_components=n_components, random_state=seed).fit(labels)
+    except LinAlgError:
+        return PCA(n_components=n_components, svd_solver="covariance_eigh", random_state=seed).fit(labels)
+
+
 def _predict(pca, reg, fp):
     return pca.inverse_transform(np.asarray(reg.predict(fp)).reshape(fp.shape[0], pca.n_components_))
 
@@ -682,8 +695,6 @@ def sifo_pretrain(sources, *, config: SiFoConfig = SiFoConfig(), rng=None) -> Si
     -------
     SiFoModel
     """
-    from sklearn.decomposition import PCA
-
     config = _cfg_iv(config)
     rng = check_rng(rng)
     sites = _sites_iv(sources)
@@ -706,7 +717,7 @@ def sifo_pretrain(sources, *, config: SiFoConfig = SiFoConfig(), rng=None) -> Si
         labels.append(beam_power_labels(h, config))
     all_labels = np.concatenate(labels)
     n_comp = min(config.n_components, all_labels.shape[0] - 1, all_labels.shape[1])
-    pca = PCA(n_components=n_comp, random_state=int(rng.integers(2**31 - 1))).fit(all_labels)
+    pca = _fit_pca(all_labels, n_comp, rng)
     # cross-fitted priors: every source user predicted by an MLP that never saw its site
     order = rng.permutation(len(sites))
     folds = [order[0::2], order[1::2]]
@@ -754,8 +765,6 @@ def sifo_pretrain(sources, *, config: SiFoConfig = SiFoConfig(), rng=None) -> Si
 def per_site_baseline(fingerprints, channel, *, config: SiFoConfig = SiFoConfig(), rng=None) -> SiFoModel:
     """The separately trained site-specific baseline: an MLP from fingerprint to beam scores fitted
     only on the target site's labelled budget (no pretraining, no memory)."""
-    from sklearn.decomposition import PCA
-
     config = _cfg_iv(config)
     rng = check_rng(rng)
     fp = _fp_iv(fingerprints)
@@ -766,7 +775,7 @@ def per_site_baseline(fingerprints, channel, *, config: SiFoConfig = SiFoConfig(
         raise ValueError(f"the per-site baseline needs at least 2 labelled users; got {fp.shape[0]}.")
     lab = beam_power_labels(h, config)
     n_comp = min(config.n_components, lab.shape[0] - 1, lab.shape[1])
-    pca = PCA(n_components=n_comp, random_state=int(rng.integers(2**31 - 1))).fit(lab)
+    pca = _fit_pca(lab, n_comp, rng)
     reg = _regressor(config, rng, fp.shape[0]).fit(fp, pca.transform(lab))
     return SiFoModel(config, pca, reg, 0.0, 0.0, False, fp.shape[1], fp.shape[0], ("target",))
 
