@@ -14,6 +14,7 @@ SCENARIOS: dict[str, str] = {
     "plain": "scenarios.plain_figure",
     "site-csi": "scenarios.site_csi",
     "doa-rmse": "scenarios.doa_rmse",
+    "uplink-isac": "scenarios.uplink_isac",
 }
 
 
