@@ -1,0 +1,87 @@
+"""Subspace and PLAIN estimators, and the multidimensional CRB, for the ``isac-ofdm`` program.
+
+Each adapter maps ``(channel estimate, config) -> (azimuth [rad], distance [m], velocity [m/s])``
+with the scenario's distance convention (range for monostatic, path length for one-way).
+Importing this module registers them in :data:`scenarios._isac_sweep.ADAPTERS`.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+import estimators
+from sensing import SPEED_OF_LIGHT
+
+from .isac_ofdm import IsacConfig, IsacDataset
+
+
+def _factor(config: IsacConfig) -> float:
+    return 2.0 if config.propagation == "monostatic" else 1.0
+
+
+def plain_deltas(config: IsacConfig) -> tuple[int, int, int]:
+    """PLAIN compression factors: the released (1, 4, 14) for the paper's sizes, otherwise the
+    largest of 4, 2, 1 that divides each of subcarriers and symbols and keeps the scenario's
+    distance and speed intervals unambiguous."""
+    if (config.n_subcarriers, config.n_symbols) == (180, 560):
+        return (1, 4, 14)
+    num = config.numerology()
+    f = _factor(config)
+    out = [1]
+    for n, limit in ((config.n_subcarriers, lambda d: SPEED_OF_LIGHT / (num.subcarrier_spacing_hz * d * f)
+                      > config.distance_range_m[1]),
+                     (config.n_symbols, lambda d: SPEED_OF_LIGHT / (2 * num.symbol_duration_s * d * f * config.carrier_hz)
+                      > config.max_speed_mps)):
+        out.append(next(d for d in (4, 2, 1) if n % d == 0 and n // d >= 4 and limit(d)))
+    return tuple(out)
+
+
+def _esprit3d(h, config: IsacConfig):
+    """3-D Unitary ESPRIT with multidimensional smoothing on the averaging-compressed tensor
+    (PLAIN.md §10.2's joint baseline): smoothing the full grid would make the covariance
+    ``prod(subarray)`` rows wide over ``prod(shifts)`` columns (tens of seconds per call at
+    16×64×64); block averaging by :func:`plain_deltas` first keeps the Vandermonde structure."""
+    r = estimators.joint_esprit_estimator(h, config.array(), config.numerology(), compression="averaging",
+                                          deltas=plain_deltas(config), n_objects=config.n_targets)
+    f = _factor(config)
+    return (r.azimuths_rad, r.delays_s * SPEED_OF_LIGHT / f, r.doppler_hz * SPEED_OF_LIGHT / (f * config.carrier_hz))
+
+
+def _plain(h, config: IsacConfig):
+    r = estimators.plain(h, config.array(), config.numerology(), compression="averaging",
+                         deltas=plain_deltas(config), fusion="omp", n_objects=config.n_targets)
+    f = _factor(config)
+    return (r.azimuths_rad, r.delays_s * SPEED_OF_LIGHT / f, r.doppler_hz * SPEED_OF_LIGHT / (f * config.carrier_hz))
+
+
+def crb_variances(config: IsacConfig, ds: IsacDataset) -> np.ndarray:
+    """Joint single-snapshot CRB of this realisation at its own noise level.
+
+    All targets' azimuth, delay, Doppler and complex gains are unknown
+    (:func:`estimators.crb_harmonic` on the antenna × subcarrier × symbol tensor, in the
+    scenario's units via :func:`estimators.ofdm_harmonic_map`). The LS estimate's noise is
+    white with variance :math:`\\sigma^2` for unit-modulus symbols (BPSK/QPSK); for QAM the bound
+    is approximate. Returns the bound on each parameter's variance averaged over targets,
+    shape (3,): [rad², m², (m/s)²] — what a mean-square error over targets compares with.
+    """
+    num = config.numerology()
+    t = ds.truth
+    mono = config.propagation == "monostatic"
+    hmap = estimators.ofdm_harmonic_map(config.array(), num, azimuth_rad=t.azimuths_rad, delays_s=t.delays_s,
+                                        doppler_hz=t.doppler_hz,
+                                        delay_as="range_m" if mono else "path_length_m",
+                                        doppler_as="radial_velocity_mps" if mono else "velocity_mps")
+    b = estimators.crb_harmonic(hmap.frequencies, t.gains, shape=(config.n_antennas, config.n_subcarriers,
+                                                                  config.n_symbols),
+                                noise_variance=ds.noise_variance, scale=hmap.scale)
+    return np.mean(np.asarray(b.std) ** 2, axis=0)
+
+
+def _register():
+    from ._isac_sweep import ADAPTERS
+
+    ADAPTERS.setdefault("esprit3d", ("3-D unitary ESPRIT with multidimensional smoothing", _esprit3d))
+    ADAPTERS.setdefault("plain", ("PLAIN (averaging compression, per-mode root-MUSIC, Tensor-OMP)", _plain))
+
+
+_register()
