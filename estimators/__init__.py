@@ -72,6 +72,8 @@ __all__ += ["IterationInfo", "SparsePrior", "VBIResult", "sbl", "sc_vbi", "vbi",
 
 # --- CSI feedback: 3GPP codebooks and SiFo (issue 6) -----------------------------------------
 from ._codebooks import (
+    EType2Codebook,
+    EType2PMI,
     FeedbackBits,
     QuantizedCoefficients,
     Type1Codebook,
@@ -81,13 +83,14 @@ from ._codebooks import (
     coefficient_feedback_bits,
     dft_beams,
     dft_subspace_codebook,
+    etype2_codebook,
     quantize_coefficients,
     supported_panel_configs,
     type1_codebook,
     type2_codebook,
 )
 
-__all__ += ["FeedbackBits", "QuantizedCoefficients", "Type1Codebook", "Type1PMI", "Type2Codebook",
+__all__ += ["EType2Codebook", "EType2PMI", "etype2_codebook", "FeedbackBits", "QuantizedCoefficients", "Type1Codebook", "Type1PMI", "Type2Codebook",
             "Type2PMI", "coefficient_feedback_bits", "dft_beams", "dft_subspace_codebook",
             "quantize_coefficients", "supported_panel_configs", "type1_codebook", "type2_codebook"]
 from ._sifo import (

@@ -326,3 +326,62 @@ def test_bad_inputs():
         type1_codebook(4, 4).reconstruct(None)
     with pytest.raises(ValueError, match="n_subbands"):
         cb.feedback_bits()
+
+
+# ---------------------------------------------------------------- enhanced Type-II (Rel-16)
+
+def test_etype2_bits_worked_example():
+    # SIFO_AND_CODEBOOKS.md B6: N1 = N2 = 4, combination 4 (L=4, p=1/4, beta=1/2), N3 = 13, rank 1
+    from estimators import etype2_codebook
+
+    cb = etype2_codebook(4, 4, param_combination=4, n_subbands=13)
+    assert (cb.n_freq, cb.k0) == (4, 16)
+    fb = cb.feedback_bits()
+    assert fb.pmi == 4 + 11 + 8 + 32 + 4 + 4 + 45 + 60 == 168
+    assert fb.part1 == 8 and fb.total == 176
+    assert cb.feedback_bits(n_nonzero=10).pmi == 4 + 11 + 8 + 32 + 4 + 4 + 27 + 36
+
+
+def test_etype2_reconstructs_a_channel_in_its_span(rng):
+    from estimators import etype2_codebook
+    from estimators._codebooks import ETYPE2_DIFFERENTIAL_AMPLITUDES, ETYPE2_REFERENCE_AMPLITUDES
+
+    cb = etype2_codebook(4, 4, param_combination=4, n_subbands=13)
+    q1, q2, n1s, n2s = 2, 1, [0, 3, 1, 2], [0, 0, 2, 3]
+    freqs = [0, 3, 6, 10]                                   # remapped indices, the strongest at 0
+    w2 = np.zeros((8, 4), complex)
+    nz = [(0, 0), (1, 0), (2, 1), (3, 3), (4, 0), (5, 2), (6, 1), (7, 3), (1, 2), (4, 3)]
+    kref = 12                                               # polarisation 1 reference amplitude
+    for i, f in nz:
+        p1 = 1.0 if i < 4 else ETYPE2_REFERENCE_AMPLITUDES[kref]
+        p2 = 1.0 if (i, f) == (0, 0) else ETYPE2_DIFFERENTIAL_AMPLITUDES[rng.integers(3, 7)]
+        ph = 0 if (i, f) == (0, 0) else rng.integers(0, 16)
+        w2[i, f] = p1 * p2 * np.exp(2j * np.pi * ph / 16)
+    w2[4, 0] = ETYPE2_REFERENCE_AMPLITUDES[kref]            # the largest of polarisation 1: p2 = 1
+    t = np.arange(13)
+    y = np.exp(2j * np.pi * np.outer(t, freqs) / 13)        # (N3, M)
+    coef = w2 @ y.T                                          # (2L, N3)
+    h = _in_span_channel(cb._spatial(), q1, q2, n1s, n2s, coef.T)[None] * 0.7
+    pmi = cb.pmi_search(h)
+    np.testing.assert_array_equal(pmi.freq_indices[0], freqs)
+    assert int(pmi.n_nonzero[0]) == len(nz) and int(pmi.strongest[0]) == 0
+    np.testing.assert_allclose(cb.coefficients(pmi)[0], w2, atol=1e-9)
+    w = cb.reconstruct(pmi)[0, :, :, 0]
+    np.testing.assert_allclose(np.linalg.norm(w, axis=0), 1.0)
+    g = np.abs(np.sum(w.conj() * h[0], axis=0)) ** 2 / np.sum(np.abs(h[0]) ** 2, axis=0)
+    np.testing.assert_allclose(g, 1.0, atol=1e-9)
+    assert cb.feedback_bits(pmi).total[0] == 8 + 4 + 11 + 8 + 32 + 4 + 4 + 9 * 7
+
+
+def test_etype2_bad_input():
+    from estimators import etype2_codebook
+
+    with pytest.raises(ValueError, match="32 CSI-RS ports"):
+        etype2_codebook(4, 2, param_combination=7, n_subbands=10)
+    with pytest.raises(ValueError, match="4 CSI-RS ports"):
+        etype2_codebook(2, 1, param_combination=3, n_subbands=10)
+    with pytest.raises(ValueError, match="param_combination"):
+        etype2_codebook(4, 4, param_combination=9, n_subbands=10)
+    cb = etype2_codebook(4, 4, param_combination=1, n_subbands=10, pmi_subbands_per_cqi_subband=2)
+    with pytest.raises(ValueError, match="N3 = 20"):
+        cb.pmi_search(np.ones((1, 32, 10), complex))
