@@ -1147,11 +1147,11 @@ def em_turbo_bisvbi(received, *, pilots, pilot_mask, constellation, bs_array: Ar
 
     Schedule (``docs/BISVBI.md`` §6.1, §7): a coarse stage builds the location grid (MUSIC-SCVBI:
     pilot least squares, 2-D MUSIC on the BS array, grid points on and around the detected rays
-    inside ``region_m``; or a uniform grid), then each EM iteration runs ``n_turbo`` Turbo-BiSVBI
-    iterations (the first ones on the pilots only, which is the pilot-only SC-VBI of the coarse
-    stage) followed by an M-step: ``armijo_rounds`` rounds of block-wise Armijo gradient ascent of
-    the expected log-likelihood over the active grid points, the clock offsets and the user
-    positions (the blocks named in ``learn``).
+    inside ``region_m``; or a uniform grid), estimates the clock offsets from the direct paths and
+    runs pilot-only Turbo-SC-VBI on that grid; then each EM iteration runs an M-step
+    (``armijo_rounds`` rounds of block-wise Armijo gradient ascent of the expected log-likelihood
+    over the active grid points, the clock offsets and the user positions: the blocks named in
+    ``learn``) followed by ``n_turbo`` Turbo-BiSVBI iterations with the data REs.
 
     Parameters
     ----------
@@ -1202,7 +1202,8 @@ def em_turbo_bisvbi(received, *, pilots, pilot_mask, constellation, bs_array: Ar
     n_turbo : int, default=6
         E-step iterations per EM iteration.
     n_pilot_iter : int, default=20
-        E-step iterations on the pilots only before the data join (earlier on convergence).
+        Iterations of the coarse stage's pilot-only SC-VBI (it ends earlier on convergence); the
+        data REs join from the first EM iteration on.
     armijo_rounds : int, default=2
     max_step_m : float, default=0.5
         Largest first trial move of any coordinate in one Armijo step [m] (offsets as
@@ -1334,25 +1335,15 @@ def em_turbo_bisvbi(received, *, pilots, pilot_mask, constellation, bs_array: Ar
         eng.init_precisions()
     hist = {"elbo": [], "time": []}
     converged = False
-    h_prev = None
     steps: dict = {}
-    outer = 0
-    for outer in range(max_outer):
-        _run_estep(eng, max_iter=n_turbo, tol=tol * 0.1, n_pilot_iter=n_pilot_iter, callback=callback, t0=t0,
-                   history=hist)
-        if hist.get("stopped"):
-            break
-        h_now = eng.xp.asarray(eng.H, copy=True)
-        if h_prev is not None and (eng.data_on or not eng.use_data):
-            xpd = eng.xp
-            dh = float(xpd.sqrt(xpd.sum(xpd.real((h_now - h_prev) * xpd.conj(h_now - h_prev)))))
-            nh = float(xpd.sqrt(xpd.sum(xpd.real(h_now * xpd.conj(h_now)))))
-            if dh <= tol * max(nh, 1e-300):
-                converged = True
-                break
-        h_prev = h_now
-        if outer == max_outer - 1:
-            break
+    # coarse stage, last step: pilot-only (Turbo-)SC-VBI on the coarse grid (ends on convergence)
+    _run_estep(eng, max_iter=n_pilot_iter, tol=tol * 0.1, n_pilot_iter=n_pilot_iter, callback=callback, t0=t0,
+               history=hist)
+    eng.switch_data_on()
+    h_prev = eng.xp.asarray(eng.H, copy=True)
+    outer = -1
+    for outer in range(max_outer if not hist.get("stopped") else 0):
+        # M-step on the current posterior, then the E-step (Turbo-BiSVBI iterations)
         if learn and armijo_rounds:
             ms = _MStep(eng, static)
             blocks = tuple(b for b in learn if not (b == "grid" and ms.act.size == 0))
@@ -1362,6 +1353,17 @@ def em_turbo_bisvbi(received, *, pilots, pilot_mask, constellation, bs_array: Ar
                 eng.set_dictionary(dic.steering, dic.delay)
         if _merge_duplicates(eng, xi["grid"], merge) or learn:
             eng.refresh()
+        _run_estep(eng, max_iter=n_turbo, tol=tol * 0.1, n_pilot_iter=0, callback=callback, t0=t0, history=hist)
+        if hist.get("stopped"):
+            break
+        h_now = eng.xp.asarray(eng.H, copy=True)
+        xpd = eng.xp
+        dh = float(xpd.sqrt(xpd.sum(xpd.real((h_now - h_prev) * xpd.conj(h_now - h_prev)))))
+        nh = float(xpd.sqrt(xpd.sum(xpd.real(h_now * xpd.conj(h_now)))))
+        h_prev = h_now
+        if outer > 0 and dh <= tol * max(nh, 1e-300):
+            converged = True
+            break
 
     # -- outputs ------------------------------------------------------------------------------------
     scat = _scatterers(eng, xi["grid"], support_prior, lc, lg, min_scatterer_power,
@@ -1372,5 +1374,5 @@ def em_turbo_bisvbi(received, *, pilots, pilot_mask, constellation, bs_array: Ar
         support=asarray_like(eng.support_bool(), xp), symbols=eng.ms, symbol_labels=eng.labels(),
         data_index=np.stack([eng.dn, eng.dt]), noise_variance=eng.scale_y ** 2 / eng.gamma,
         objective=np.asarray(hist["elbo"]), elapsed_s=np.asarray(hist["time"]), n_iter=len(hist["elbo"]),
-        n_outer=outer + 1, converged=converged, directions_rad=directions,
+        n_outer=max(outer + 1, 0), converged=converged, directions_rad=directions,
         method="em-turbo-" + ("bisvbi" if subspace else "bivbi-full") + ("" if use_data else "-pilots"))
