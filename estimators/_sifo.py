@@ -65,6 +65,7 @@ from ._codebooks import (
     type1_codebook,
     type2_codebook,
     dft_subspace_codebook,
+    etype2_codebook,
 )
 
 Array = Any
@@ -966,7 +967,22 @@ def _baseline_codebooks(config):
     return cb2, cb1
 
 
-SCHEMES = ("sifo", "sifo-knn", "sifo-zero-shot", "per-site", "type2", "type1", "ideal")
+SCHEMES = ("sifo", "sifo-knn", "sifo-zero-shot", "per-site", "type2", "etype2", "type1", "ideal")
+
+# paramCombination-r16 with the same L (beta = 1/2 where the table allows it)
+_ETYPE2_COMBINATION = {2: 2, 4: 4, 6: 7}
+
+
+def _etype2_codebook(config, n_subbands):
+    """Enhanced Type-II with the config's L, or None where Rel-16 does not define it."""
+    combo = _ETYPE2_COMBINATION.get(config.n_beams)
+    if combo is None or config.n_polarizations != 2:
+        return None
+    try:
+        return etype2_codebook(config.n1, config.n2, param_combination=combo, n_subbands=n_subbands,
+                               o1=config.o1, o2=config.o2)
+    except ValueError:
+        return None
 
 
 def _bf_power(h, w):
@@ -1031,7 +1047,9 @@ def leave_one_site_out(sites: Sequence[SiteData], target: int, *, budgets: Seque
     h_test = _channel_host(tgt.channels[test], config, "target channels")
     fp_test = _fp_iv(fp_all[test])
     d = config.subspace_dim
-    res = {k: {s: [] for s in SCHEMES} for k in ("capture", "gain", "bf", "bits")}
+    cbe = _etype2_codebook(config, h_test.shape[2])
+    schemes = tuple(x for x in SCHEMES if x != "etype2" or cbe is not None)
+    res = {k: {s: [] for s in schemes} for k in ("capture", "gain", "bf", "bits")}
 
     def record(name, basis, fb_w, bits):
         res["capture"][name].append(capture_efficiency(h_test, basis, d=d))
@@ -1052,6 +1070,9 @@ def leave_one_site_out(sites: Sequence[SiteData], target: int, *, budgets: Seque
     u1 = b1 if config.n_polarizations == 1 else np.concatenate(
         [np.concatenate([b1, 0 * b1], 2), np.concatenate([0 * b1, b1], 2)], 1)
     ref["type1"] = (u1, w1, cb1.feedback_bits(subband=True, n_subbands=h_test.shape[2]).total)
+    if cbe is not None:
+        pe = cbe.pmi_search(h_test)
+        ref["etype2"] = (cbe.basis(pe), cbe.reconstruct(pe)[..., 0], cbe.feedback_bits(pe).total)
     ue, _ = eigen_subspace(h_test, d)
     proj = ue @ (np.conj(np.swapaxes(ue, 1, 2)) @ h_test)                        # unquantised projection
     ref["ideal"] = (ue, proj, 0)
@@ -1072,10 +1093,10 @@ def leave_one_site_out(sites: Sequence[SiteData], target: int, *, budgets: Seque
         record("per-site", inf.basis, fb.precoder, fb.bits)
         for name, (basis, w, bits) in ref.items():
             record(name, basis, w, bits)
-    ports = {"sifo": d, "sifo-knn": d, "sifo-zero-shot": d, "per-site": d,
+    ports = {"sifo": d, "sifo-knn": d, "sifo-zero-shot": d, "per-site": d, "etype2": cb2.n_ports,
              "type2": cb2.n_ports, "type1": cb1.n_ports, "ideal": cb2.n_ports}
     stack = {k: {s: np.stack(v) for s, v in res[k].items()} for k in res}
-    return LOSOResult(tgt.name, budgets, SCHEMES, stack["capture"], stack["gain"], stack["bf"], stack["bits"],
+    return LOSOResult(tgt.name, budgets, schemes, stack["capture"], stack["gain"], stack["bf"], stack["bits"],
                       ports, test, pool)
 
 
@@ -1096,6 +1117,7 @@ def overhead_table(config: SiFoConfig = SiFoConfig(), *, n_subbands: int = 13, n
     n1, n2, o1, o2, L = config.n1, config.n2, config.o1, config.o2, config.n_beams
     d = config.subspace_dim
     cb2, cb1 = _baseline_codebooks(config)
+    cbe = _etype2_codebook(config, n_sb)
     rsrp_bits = 7 + 4 * (n_ssb - 1)
     wb, sb = coefficient_feedback_bits(d, n_coef=d, n_subbands=n_sb, phase_alphabet_size=config.phase_alphabet_size,
                                        subband_amplitude=config.subband_amplitude, k2=config.k2)
@@ -1107,6 +1129,10 @@ def overhead_table(config: SiFoConfig = SiFoConfig(), *, n_subbands: int = 13, n
          "rsrp_bits": 0, "ue_search": n1 * o1 * n2 * o2 * n_cophase * n_sb, "target_labels": 0},
         {"scheme": "type2", "csi_rs_ports": p, "feedback_bits": int(cb2.feedback_bits(n_subbands=n_sb).total),
          "rsrp_bits": 0, "ue_search": o1 * o2 * n1 * n2 * n_sb, "target_labels": 0},
+    ] + ([] if cbe is None else [
+        {"scheme": "etype2", "csi_rs_ports": p, "feedback_bits": int(cbe.feedback_bits().total),
+         "rsrp_bits": 0, "ue_search": o1 * o2 * n1 * n2 * n_sb + n_sb * n_sb, "target_labels": 0},
+    ]) + [
         {"scheme": "sifo", "csi_rs_ports": d, "feedback_bits": sifo_bits, "rsrp_bits": rsrp_bits,
          "ue_search": 0, "target_labels": n_cal},
         {"scheme": "per-site", "csi_rs_ports": d, "feedback_bits": sifo_bits, "rsrp_bits": rsrp_bits,

@@ -249,7 +249,8 @@ def _effective_se(rec: LosoRecord, scheme: str, bi: int, cfg: SiteCsiConfig) -> 
 
 
 LABELS = {"sifo": "SiFo (model + memory)", "sifo-knn": "SiFo kNN only", "sifo-zero-shot": "SiFo zero-shot",
-          "per-site": "per-site MLP", "type2": "Type-II", "type1": "Type-I", "ideal": "ideal eigen-subspace"}
+          "per-site": "per-site MLP", "type2": "Type-II", "etype2": "enhanced Type-II", "type1": "Type-I",
+          "ideal": "ideal eigen-subspace"}
 
 
 def run(args) -> int:
@@ -324,7 +325,7 @@ def run(args) -> int:
     write_csv(out / "capture_vs_budget.csv", {"budget": np.asarray(budgets),
                                               **{s: mean_cap[s] for s in schemes}})
     fig, ax = ieee_figure()
-    main = ("sifo", "per-site", "sifo-knn", "type2", "type1", "ideal")
+    main = tuple(x for x in ("sifo", "per-site", "sifo-knn", "type2", "etype2", "type1", "ideal") if x in schemes)
     for i, s in enumerate(main):
         style = "-o" if s in ("sifo", "per-site", "sifo-knn") else "--"
         ax.semilogx(budgets, mean_cap[s], style, label=LABELS[s], markersize=3)
@@ -361,7 +362,7 @@ def run(args) -> int:
     save_figure(fig, out / "capture_cdf")
     write_csv(out / "capture_cdf.csv", cdf_cols)
 
-    se_schemes = ("sifo", "per-site", "type2", "type1", "ideal")
+    se_schemes = tuple(x for x in ("sifo", "per-site", "type2", "etype2", "type1", "ideal") if x in schemes)
     se = {s: np.mean(np.concatenate([_effective_se(r, s, bi, cfg) for r in recs], axis=1), axis=1)
           for s in se_schemes}
     write_csv(out / "se_vs_snr.csv", {"snr_db": np.asarray(cfg.snr_db), **se})

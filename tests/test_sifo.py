@@ -190,7 +190,7 @@ def test_per_site_baseline_and_pipeline(small_sites, rng):
 def test_loso_never_reads_target_labels_beyond_budget(small_sites, model):
     budgets = (5, 20)
     res = leave_one_site_out(small_sites, 2, budgets=budgets, config=CFG, n_test=30, model=model, rng=4)
-    assert set(res.schemes) >= {"sifo", "per-site", "type2", "type1", "ideal"}
+    assert set(res.schemes) >= {"sifo", "per-site", "type2", "etype2", "type1", "ideal"}
     np.testing.assert_allclose(res.capture["ideal"], 1.0, rtol=1e-10)
     assert np.intersect1d(res.test_users, res.calibration_pool).size == 0
     # poison every target channel outside the test users and the first max(budgets) pool users
@@ -221,6 +221,7 @@ def test_loso_refuses_model_trained_on_target(small_sites, model):
 def test_overhead_table_values():
     rows = {r["scheme"]: r for r in overhead_table(SiFoConfig(), n_subbands=13, n_ssb=8)}
     assert rows["type2"]["feedback_bits"] == 358 and rows["type2"]["csi_rs_ports"] == 32
+    assert rows["etype2"]["feedback_bits"] == 176
     assert rows["type1"]["feedback_bits"] == 4 + 8 + 13 * 2
     assert rows["sifo"]["csi_rs_ports"] == 8 and rows["sifo"]["ue_search"] == 0
     assert rows["sifo"]["feedback_bits"] == 24 + 13 * 24 and rows["sifo"]["rsrp_bits"] == 7 + 28
