@@ -19,6 +19,7 @@ input's array namespace (NumPy or CuPy).
 
 Beyond the 32-port tables, :func:`dft_subspace_codebook` builds the same structure for any
 (N1, N2, O1, O2), one or two polarisations and any number of beams L <= N1 N2 (documented there).
+Enhanced Type-II (Rel-16, §5.2.2.2.5) is implemented for rank 1 (:func:`etype2_codebook`).
 """
 
 from __future__ import annotations

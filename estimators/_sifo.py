@@ -27,8 +27,9 @@ the details below are the documented reconstruction [Recon] (each is an option):
 * **Feedback**: the UE estimates :math:`\mathbf c_s = \mathbf U^H\mathbf h_s` and quantises them
   with the Type-II quantiser (3-bit wideband amplitudes, 1-bit subband amplitudes, N_PSK
   phases); the BS reconstructs :math:`\hat{\mathbf w}_s = \mathbf U\hat{\mathbf c}_s`.
-* **Baselines**: a per-site MLP trained only on the target budget; Type-II; Type-I; the ideal
-  eigen-subspace of the same size; SiFo's kNN-only and zero-shot variants.
+* **Baselines**: a per-site MLP trained only on the target budget; Type-II; enhanced Type-II
+  (Rel-16, rank 1); Type-I; the ideal eigen-subspace of the same size; SiFo's kNN-only and
+  zero-shot variants.
 * **Metrics** (A9): CSI-capture efficiency (normalised by the ideal subspace of the same size),
   normalised beamforming gain, effective spectral efficiency with pilot and feedback overhead.
 
