@@ -63,7 +63,6 @@ from ._vbi import (
     IterationInfo,
     SparsePrior,
     _admission_threshold,
-    _binary_entropy,
     _cinv_logdet,
     _logit,
     _noise_update,
