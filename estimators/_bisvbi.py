@@ -243,6 +243,7 @@ class _Engine:
         rdt = xp.float64
         self.pib = asarray_like(self.base, xp, dtype=rdt)
         self.pit = asarray_like(self.base, xp, dtype=rdt)
+        self.pia = xp.full((k, self.J), 0.5, dtype=rdt)       # Module A's last extrinsic message
         self.rho = xp.ones((k, self.J), dtype=rdt)
         self.gamma = 1.0
         self.banned = np.full((k, self.J), -1, dtype=np.int64)
