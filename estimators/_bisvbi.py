@@ -839,7 +839,11 @@ def _coarse_offsets(y, pil, pm, freqs, users, pb, bs_array, lam, max_offset_s, x
         g = to_numpy(xp.conj(asarray_like(a, xp)) @ h[k]) / bs_array.n_elements      # (Np,)
         tau = r0 / SPEED_OF_LIGHT + taus
         spec = np.abs(np.exp(2j * np.pi * np.outer(tau, f)) @ g) ** 2
-        out[k] = taus[int(np.argmax(spec))]
+        # the direct path arrives first: take the earliest local maximum within 6 dB of the
+        # strongest one (a scattered path seen in the same beam may be stronger)
+        peaks = np.flatnonzero((spec[1:-1] >= spec[:-2]) & (spec[1:-1] >= spec[2:])) + 1
+        peaks = peaks[spec[peaks] >= 0.25 * spec.max()]
+        out[k] = taus[int(peaks[0]) if peaks.size else int(np.argmax(spec))]
     return out
 
 
@@ -1218,8 +1222,9 @@ def em_turbo_bisvbi(received, *, pilots, pilot_mask, constellation, bs_array: Ar
         not reported as scatterers (they still shape the channel estimate).
     max_time_offset_s : float, default=20e-9
         Search half-width of the coarse clock-offset estimate [s]: with ``"time_offset"`` in
-        ``learn`` and ``los=True``, :math:`\delta_k` starts at the delay of the strongest pilot
-        response towards the nominal user position minus its nominal LoS delay (0 disables).
+        ``learn`` and ``los=True``, :math:`\delta_k` starts at the delay of the earliest strong
+        peak (within 6 dB of the strongest) of the pilot response beamformed towards the nominal
+        user position, minus its nominal LoS delay (0 disables).
     merge_distance_m : float, optional
         Active grid points closer than this are merged (default: a quarter of
         :math:`c/B`, about half the bistatic range resolution).
@@ -1353,6 +1358,10 @@ def em_turbo_bisvbi(received, *, pilots, pilot_mask, constellation, bs_array: Ar
                 eng.set_dictionary(dic.steering, dic.delay)
         if _merge_duplicates(eng, xi["grid"], merge) or learn:
             eng.refresh()
+        if eng.data_on:
+            # restart q(s) from LMMSE detection with the refined channel: the mean-field data
+            # factors otherwise keep decisions made with the earlier, poorer channel estimate
+            eng.lmmse_init()
         _run_estep(eng, max_iter=n_turbo, tol=tol * 0.1, n_pilot_iter=0, callback=callback, t0=t0, history=hist)
         if hist.get("stopped"):
             break
