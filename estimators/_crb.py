@@ -83,6 +83,16 @@ def _angles_iv(geometry, azimuth_rad, elevation_rad, wavelength_m, source_covari
     elif p.ndim != az.ndim + 1 or p.shape[-2] != k:
         raise ValueError(f"`source_covariance` must have shape (..., {k}) (powers) or (..., {k}, {k}) "
                          f"matching `azimuth_rad` {tuple(az.shape)}; got {tuple(p.shape)}.")
+    diag = xp.linalg.diagonal(p)
+    tol = 1e-10 * (float(xp.max(xp.abs(diag))) + 1e-300)
+    if bool(xp.any(xp.real(diag) < 0)) or bool(xp.any(xp.abs(xp.imag(diag)) > tol)):
+        raise ValueError("`source_covariance` must have real, non-negative source powers on its diagonal; "
+                         f"got a smallest real part of {float(xp.min(xp.real(diag))):.3g} and a largest "
+                         f"|imaginary part| of {float(xp.max(xp.abs(xp.imag(diag)))):.3g}.")
+    herm = xp.abs(p - ct(xp, p))
+    if bool(xp.any(herm > tol)):
+        raise ValueError("`source_covariance` must be Hermitian (a covariance matrix); got a matrix with "
+                         f"max |P - P^H| = {float(xp.max(herm)):.3g}.")
     n_el = geometry.n_elements
     n_par = 2 if estimate_elevation else 1
     if n_el <= k:

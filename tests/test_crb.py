@@ -160,3 +160,16 @@ def test_bad_input():
                           delays_s=np.zeros(1), doppler_hz=np.zeros(1))
     with pytest.raises(ValueError, match="NaN"):
         crb_deterministic(g, np.array([0.1, np.nan]), **kw)
+
+
+@pytest.mark.parametrize("fn", [crb_deterministic, crb_stochastic])
+def test_rejects_negative_or_non_hermitian_source_covariance(fn):
+    # review: negative powers used to give a negative "covariance" and std 0 without any error
+    g = ula(8, LAM / 2)
+    kw = dict(wavelength_m=LAM, noise_variance=1.0, n_snapshots=20)
+    with pytest.raises(ValueError, match="source_covariance.*non-negative"):
+        fn(g, np.array([0.1, 0.5]), source_covariance=np.array([-1.0, 1.0]), **kw)
+    with pytest.raises(ValueError, match="source_covariance.*Hermitian"):
+        fn(g, np.array([0.1, 0.5]), source_covariance=np.array([[1.0, 0.5], [0.0, 1.0]]), **kw)
+    ok = fn(g, np.array([0.1, 0.5]), source_covariance=np.array([[1.0, 0.5j], [-0.5j, 1.0]]), **kw)
+    assert np.all(ok.std > 0)
