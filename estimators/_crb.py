@@ -441,8 +441,8 @@ def ofdm_harmonic_map(geometry: ArrayGeometry, numerology: Numerology, *, azimut
     az = xp.astype(check_array(azimuth_rad, "azimuth_rad", min_ndim=1, kind="real floating", xp=xp), xp.float64)
     tau = xp.astype(check_array(delays_s, "delays_s", min_ndim=1, kind="real floating", xp=xp), xp.float64)
     fd = xp.astype(check_array(doppler_hz, "doppler_hz", min_ndim=1, kind="real floating", xp=xp), xp.float64)
-    el = xp.astype(xp.asarray(elevation_rad), xp.float64) if hasattr(elevation_rad, "shape") else \
-        check_float(elevation_rad, "elevation_rad")
+    el = xp.astype(check_array(elevation_rad, "elevation_rad", kind="real floating", xp=xp), xp.float64) \
+        if hasattr(elevation_rad, "shape") else check_float(elevation_rad, "elevation_rad")
     lam = numerology.wavelength_m
     df = numerology.subcarrier_spacing_hz
     t_o = numerology.symbol_duration_s

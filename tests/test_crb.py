@@ -173,3 +173,13 @@ def test_rejects_negative_or_non_hermitian_source_covariance(fn):
         fn(g, np.array([0.1, 0.5]), source_covariance=np.array([[1.0, 0.5], [0.0, 1.0]]), **kw)
     ok = fn(g, np.array([0.1, 0.5]), source_covariance=np.array([[1.0, 0.5j], [-0.5j, 1.0]]), **kw)
     assert np.all(ok.std > 0)
+
+
+def test_ofdm_map_rejects_nan_elevation_array():
+    # review: a NaN elevation array used to pass silently and give NaN frequencies and scales
+    num = Numerology(carrier_hz=28e9, subcarrier_spacing_hz=120e3, n_subcarriers=64, n_symbols=14)
+    kw = dict(azimuth_rad=np.array([0.1]), delays_s=np.array([1e-7]), doppler_hz=np.array([100.0]))
+    with pytest.raises(ValueError, match="elevation_rad"):
+        ofdm_harmonic_map(ula(8, 0.5 * num.wavelength_m), num, elevation_rad=np.array([np.nan]), **kw)
+    ok = ofdm_harmonic_map(ula(8, 0.5 * num.wavelength_m), num, elevation_rad=np.array([0.2]), **kw)
+    assert np.all(np.isfinite(ok.frequencies)) and np.all(np.isfinite(ok.scale))
