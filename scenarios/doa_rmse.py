@@ -225,13 +225,15 @@ def run(args) -> int:
                        resolution_snr_db=args.resolution_snr_db,
                        grid_points=601 if args.quick else 1801)
     snrs = args.snr_db or ([-10.0, 0.0, 10.0, 20.0] if args.quick else [float(s) for s in range(-20, 31, 5)])
+    for s in snrs:  # same range as DoaConfig's SNRs (10**(snr/10) overflows far above it)
+        check_float(s, "--snr-db", low=-100.0, high=200.0)
     snapshots = _parse_list(args.snapshots, "snapshots", int) if args.snapshots else (
         [10, 100] if args.quick else [5, 10, 20, 50, 100, 200, 500, 1000])
     if min(snapshots) < 2:
         raise ValueError(f"`--snapshots` must all be >= 2; got {snapshots}.")
     seps = _parse_list(args.separations_deg, "separations-deg", float) if args.separations_deg else (
         [2.0, 8.0] if args.quick else [1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 8.0, 10.0, 12.0, 16.0])
-    if min(seps) <= 0 or max(seps) >= 170:
+    if not all(0 < d < 170 for d in seps):  # also rejects NaN
         raise ValueError(f"`--separations-deg` must lie in (0, 170); got {seps}.")
     n_trials = args.trials or (6 if args.quick else 200)
     if args.backend == "cupy":

@@ -59,6 +59,8 @@ def test_command_writes_figures_csv_hdf5_and_resumes(tmp_path, capsys):
     (["--estimators", "music,bogus"], "estimators"),
     (["--snapshots", "1"], "snapshots"),
     (["--separations-deg", "0"], "separations"),
+    (["--separations-deg", "nan"], "separations"),
+    (["--snr-db", "1e6"], "snr-db"),
 ])
 def test_bad_arguments_exit_2(tmp_path, capsys, extra, match):
     assert main(["run", "doa-rmse", "--out", str(tmp_path / "x"), *ARGS, *extra]) == 2
