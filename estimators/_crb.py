@@ -43,7 +43,7 @@ from sensing import (
     steering_vector,
 )
 
-from ._covariance import ct
+from ._covariance import _check_shape_seq, ct
 from ._music import ula_spacing
 from ._results import BoundResult, _ArrayResult
 
@@ -307,7 +307,7 @@ def crb_harmonic(frequencies: Array, gains: Array, *, shape, noise_variance: flo
     xp = get_xp(frequencies, gains, scale)
     mu = xp.astype(check_array(frequencies, "frequencies", min_ndim=2, kind="real floating", xp=xp), xp.float64)
     k, r_dims = mu.shape[-2], mu.shape[-1]
-    dims = tuple(check_int(s, f"shape[{i}]", low=1) for i, s in enumerate(shape))
+    dims = _check_shape_seq(shape, "shape")
     if len(dims) != r_dims:
         raise ValueError(f"`shape` must have one entry per frequency column ({r_dims}); got {len(dims)}.")
     sigma2 = check_float(noise_variance, "noise_variance", low=0.0, low_inclusive=False)

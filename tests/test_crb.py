@@ -183,3 +183,9 @@ def test_ofdm_map_rejects_nan_elevation_array():
         ofdm_harmonic_map(ula(8, 0.5 * num.wavelength_m), num, elevation_rad=np.array([np.nan]), **kw)
     ok = ofdm_harmonic_map(ula(8, 0.5 * num.wavelength_m), num, elevation_rad=np.array([0.2]), **kw)
     assert np.all(np.isfinite(ok.frequencies)) and np.all(np.isfinite(ok.scale))
+
+
+def test_harmonic_shape_must_be_a_sequence():
+    # review: shape=4 used to fail with "'int' object is not iterable" from inside the function
+    with pytest.raises(TypeError, match="`shape`"):
+        crb_harmonic(np.array([[0.2, 0.1]]), np.array([1.0]), shape=4, noise_variance=1.0)
