@@ -114,7 +114,8 @@ def main(argv: list[str] | None = None) -> int:
         try:
             _check_core(args)
             return int(mod.run(args) or 0)
-        except (ValueError, TypeError, FileNotFoundError, FileExistsError) as exc:
+        except (ValueError, TypeError, FileNotFoundError, FileExistsError, NotADirectoryError,
+                IsADirectoryError, PermissionError) as exc:  # bad --out and the like
             print(f"subsense run {name}: error: {exc}", file=sys.stderr)
             return 2
         except KeyboardInterrupt:

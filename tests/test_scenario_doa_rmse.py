@@ -65,3 +65,10 @@ def test_command_writes_figures_csv_hdf5_and_resumes(tmp_path, capsys):
 def test_bad_arguments_exit_2(tmp_path, capsys, extra, match):
     assert main(["run", "doa-rmse", "--out", str(tmp_path / "x"), *ARGS, *extra]) == 2
     assert match in capsys.readouterr().err
+
+
+def test_out_below_a_file_exits_2(tmp_path, capsys):
+    (tmp_path / "afile").write_text("x")
+    assert main(["run", "doa-rmse", "--out", str(tmp_path / "afile" / "sub"), *ARGS]) == 2
+    err = capsys.readouterr().err
+    assert "afile" in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
