@@ -243,6 +243,9 @@ def find_peaks(spec, k: int, xp):
     bsz = spec.shape[0]
     gshape = tuple(spec.shape[1:])
     r_dims = len(gshape)
+    if k > math.prod(gshape):
+        raise ValueError(f"`n_sources` must be an integer in [1, {math.prod(gshape)}] (one peak per source on "
+                         f"the search grid of {math.prod(gshape)} point(s)); got {k}. Use a finer grid.")
     pad = spec
     for ax in range(1, r_dims + 1):
         shp = list(pad.shape)

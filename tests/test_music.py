@@ -273,3 +273,18 @@ def test_upa_power_kernel_matches_twin(n_b, nr, nc, rank, n_az, n_el, seed):
     az, el = np.sort(r.uniform(-1.5, 1.5, n_az)), np.sort(r.uniform(-1.5, 1.5, n_el))
     got = upa_power(u, nr, nc, 2.7, 3.1, az, el, xnp)                       # numba kernel
     np.testing.assert_allclose(got, upa_power_reference(u, nr, nc, 2.7, 3.1, az, el), rtol=1e-9, atol=1e-9)
+
+
+def test_grid_with_fewer_points_than_sources_is_rejected(rng):
+    # review: music/music_2d/music_nd used to return fewer estimates than n_sources without an error
+    from estimators import EXAMPLES
+
+    args, kw = EXAMPLES["music"](rng)
+    with pytest.raises(ValueError, match="n_sources.*grid"):
+        music(*args, **{**kw, "grid": np.array([0.1])})
+    args, kw = EXAMPLES["music_2d"](rng)
+    with pytest.raises(ValueError, match="n_sources.*grid"):
+        music_2d(*args, **{**kw, "azimuth_grid_rad": np.array([0.1]), "elevation_grid_rad": np.array([0.0])})
+    args, kw = EXAMPLES["music_nd"](rng)
+    with pytest.raises(ValueError, match="n_sources.*grid"):
+        music_nd(*args, **{**kw, "grids": [np.array([0.1])] * 3})
