@@ -44,6 +44,15 @@ def local_angles(vectors, *, yaw_rad: float = 0.0) -> tuple[np.ndarray, np.ndarr
     return az, el, r
 
 
+def _broadcast_param(value, name: str, shape: tuple[int, ...], kind) -> np.ndarray:
+    """``value`` checked (kind, finite) and broadcast to ``shape``, or a ValueError naming it."""
+    v = np.asarray(check_array(value, name, kind=kind))
+    try:
+        return np.broadcast_to(v, shape)
+    except ValueError:
+        raise ValueError(f"`{name}` must be a scalar or broadcast to shape {shape}; got shape {v.shape}.") from None
+
+
 def free_space_amplitude(distance_m, carrier_hz: float) -> np.ndarray:
     r"""Friis amplitude gain :math:`\lambda / (4\pi d)` (isotropic antennas)."""
     lam = SPEED_OF_LIGHT / float(carrier_hz)
@@ -103,9 +112,9 @@ def monostatic_paths(target_positions_m, *, carrier_hz: float, bs_position_m=(0.
         check_array(target_velocities_mps, "target_velocities_mps", kind=("real floating", "integral")), dtype=float)
     if vel.shape != p.shape:
         raise ValueError(f"`target_velocities_mps` must have shape {p.shape}; got {vel.shape}.")
-    rcs = np.broadcast_to(np.asarray(rcs_m2, dtype=float), p.shape[:-1])
-    if np.any(~np.isfinite(rcs)) or np.any(rcs < 0):
-        raise ValueError("`rcs_m2` must be finite and >= 0.")
+    rcs = _broadcast_param(rcs_m2, "rcs_m2", p.shape[:-1], ("real floating", "integral")).astype(float)
+    if np.any(rcs < 0):
+        raise ValueError(f"`rcs_m2` must be >= 0; got min {rcs.min():g}.")
     az, el, r = local_angles(p - bs, yaw_rad=bs_yaw_rad)
     radial_rate = np.sum(vel * (p - bs), axis=-1) / r    # dR/dt
     lam = SPEED_OF_LIGHT / fc
@@ -157,7 +166,7 @@ def uplink_paths(user_positions_m, scatterer_positions_m, *, carrier_hz: float,
     vel = np.zeros_like(u) if user_velocities_mps is None else np.asarray(user_velocities_mps, dtype=float)
     if vel.shape != u.shape or not np.all(np.isfinite(vel)):
         raise ValueError(f"`user_velocities_mps` must be finite with shape {u.shape}; got {vel.shape}.")
-    los_mask = np.broadcast_to(np.asarray(los, dtype=bool), (n_u,))
+    los_mask = _broadcast_param(los, "los", (n_u,), "bool")
     lam = SPEED_OF_LIGHT / fc
 
     d1_vec = s[None, :, :] - u[:, None, :]               # user -> scatterer
@@ -173,7 +182,9 @@ def uplink_paths(user_positions_m, scatterer_positions_m, *, carrier_hz: float,
     rate_s = np.sum(vel[:, None, :] * d1_vec, axis=-1) / d1            # +: moving towards scatterer
     rate_u = np.sum(vel * (bs - u), axis=-1) / d0
     fd = np.concatenate([rate_s, rate_u[:, None]], axis=1) * fc / SPEED_OF_LIGHT
-    rcs = np.broadcast_to(np.asarray(rcs_m2, dtype=float), (n_u, n_s))
+    rcs = _broadcast_param(rcs_m2, "rcs_m2", (n_u, n_s), ("real floating", "integral")).astype(float)
+    if np.any(rcs < 0):
+        raise ValueError(f"`rcs_m2` must be >= 0; got min {rcs.min():g}.")
     amp_s = np.sqrt(lam**2 * rcs / ((4 * math.pi) ** 3 * d1**2 * d2[None, :] ** 2)) * vis
     amp_u = free_space_amplitude(d0, fc) * los_mask
     amp = np.concatenate([amp_s, amp_u[:, None]], axis=1)

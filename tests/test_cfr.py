@@ -144,3 +144,13 @@ def test_bad_input():
         monostatic_paths(np.zeros((2, 2)), carrier_hz=1e9)
     with pytest.raises(ValueError, match="zero distance"):
         monostatic_paths(np.zeros((1, 3)), carrier_hz=1e9)
+    with pytest.raises(ValueError, match="rcs_m2.*broadcast"):
+        monostatic_paths(np.ones((1, 3)), carrier_hz=1e9, rcs_m2=np.ones(3))
+    users, scat = np.array([[10.0, 5.0, 0.0], [20.0, -3.0, 0.0]]), np.array([[15.0, 0.0, 0.0]])
+    for bad, match in ((-1.0, "rcs_m2.*>= 0"), (np.nan, "rcs_m2.*finite"), (np.ones(5), "rcs_m2.*broadcast")):
+        with pytest.raises(ValueError, match=match):
+            uplink_paths(users, scat, carrier_hz=1e9, rcs_m2=bad)
+    with pytest.raises(ValueError, match="los.*broadcast"):
+        uplink_paths(users, scat, carrier_hz=1e9, los=[True, False, True])
+    with pytest.raises(TypeError, match="los"):
+        uplink_paths(users, scat, carrier_hz=1e9, los="yes")
