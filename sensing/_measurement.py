@@ -64,6 +64,9 @@ def noise_variance_for_snr(signal, snr_db: float, *, n_batch_dims: int = 0):
     xp = get_xp(signal)
     snr = check_float(snr_db, "snr_db", low=-200.0, high=200.0)
     axes = tuple(range(n_batch_dims, signal.ndim))
+    if any(signal.shape[a] == 0 for a in axes):
+        raise ValueError("`signal` must have at least one entry to set an SNR over (antennas x REs); "
+                         f"got shape {tuple(signal.shape)}.")
     p = xp.mean(xp.real(signal * xp.conj(signal)), axis=axes)
     if bool(xp.any(p <= 0)):
         raise ValueError("`channel` carries zero received power, so an SNR cannot be set; "
@@ -78,6 +81,12 @@ def complex_noise(shape, variance, *, rng=None, xp=None, dtype=None) -> Array:
     added). The result is moved to namespace ``xp`` (default NumPy).
     """
     rng = check_rng(rng)
+    if hasattr(variance, "shape"):
+        v = check_array(variance, "variance", kind=("real floating", "integral"))
+        if bool(get_xp(v).any(v < 0)):
+            raise ValueError("`variance` must be >= 0 everywhere; got a negative entry.")
+    else:
+        check_float(variance, "variance", low=0.0)
     w = (rng.standard_normal(tuple(shape)) + 1j * rng.standard_normal(tuple(shape))) * np.sqrt(0.5)
     xp = get_xp(np.empty(0)) if xp is None else xp
     w = asarray_like(w, xp, dtype=dtype)
@@ -120,6 +129,11 @@ def measure(channel, symbols, *, snr_db: float | None = None, noise_variance: fl
     if tuple(x.shape[-(min_nd - 1):]) != want:
         raise ValueError(f"`symbols` trailing shape must be {want} to match `channel` {tuple(h.shape)}; "
                          f"got {tuple(x.shape)}.")
+    try:
+        np.broadcast_shapes(tuple(h.shape[:-min_nd]), tuple(x.shape[:-(min_nd - 1)]))
+    except ValueError:
+        raise ValueError(f"the leading (batch) axes of `channel` {tuple(h.shape)} and `symbols` "
+                         f"{tuple(x.shape)} must broadcast.") from None
     if (snr_db is None) == (noise_variance is None):
         raise ValueError("give exactly one of `snr_db` and `noise_variance`; got "
                          f"snr_db={snr_db!r}, noise_variance={noise_variance!r}.")

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from conftest import to_xp
-from sensing import get_xp, ls_channel_estimate, measure, noise_variance_for_snr, to_numpy
+from sensing import complex_noise, get_xp, ls_channel_estimate, measure, noise_variance_for_snr, to_numpy
 
 
 def _channel(rng, shape=(4, 32, 16)):
@@ -71,3 +71,10 @@ def test_bad_input(rng):
         ls_channel_estimate(h, np.zeros((32, 16)))
     with pytest.raises(TypeError, match="rng"):
         measure(h, x, snr_db=0.0, rng="seed")
+    with pytest.raises(ValueError, match="signal.*at least one entry"):
+        measure(h[:, :0], x[:0], snr_db=0.0, rng=0)        # was a silent NaN noise variance
+    with pytest.raises(ValueError, match="batch.*broadcast"):
+        measure(np.ones((3,) + h.shape, complex), np.ones((2,) + x.shape, complex), snr_db=0.0, rng=0)
+    for bad in (-1.0, np.nan, np.array([1.0, -1.0]), np.array([np.nan])):
+        with pytest.raises(ValueError, match="variance"):   # was silent NaN noise
+            complex_noise((2, 3), bad, rng=0)
