@@ -252,7 +252,9 @@ def steering_derivatives(geometry: ArrayGeometry, azimuth_rad, elevation_rad=0.0
 def ula_spatial_frequency(azimuth_rad, *, spacing_m: float, wavelength_m: float,
                           elevation_rad=0.0) -> Array:
     r"""Spatial frequency :math:`\mu = 2\pi\frac{d}{\lambda}\sin\phi\cos\vartheta` of a ULA on :math:`y` [rad/element]."""
+    d = check_float(spacing_m, "spacing_m", low=0.0, low_inclusive=False)
+    lam = check_float(wavelength_m, "wavelength_m", low=0.0, low_inclusive=False)
     xp = get_xp(azimuth_rad, elevation_rad if hasattr(elevation_rad, "shape") else None)
     az = xp.asarray(azimuth_rad)
-    return 2 * np.pi * float(spacing_m) / float(wavelength_m) * xp.sin(az) * xp.cos(
+    return 2 * np.pi * d / lam * xp.sin(az) * xp.cos(
         xp.asarray(elevation_rad, dtype=az.dtype) if not hasattr(elevation_rad, "shape") else elevation_rad)

@@ -105,3 +105,7 @@ def test_bad_input():
         steering_vector(ula(4, 0.005), np.array([0.1]), wavelength_m=0.0)
     with pytest.raises(TypeError, match="geometry"):
         steering_vector(np.zeros((4, 3)), np.array([0.1]), wavelength_m=LAM)
+    with pytest.raises(ValueError, match="wavelength_m"):     # was ZeroDivisionError
+        ula_spatial_frequency(0.3, spacing_m=LAM / 2, wavelength_m=0.0)
+    with pytest.raises(ValueError, match="spacing_m"):        # was a silent NaN
+        ula_spatial_frequency(0.3, spacing_m=np.nan, wavelength_m=LAM)
