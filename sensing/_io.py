@@ -27,7 +27,6 @@ import importlib
 import json
 import numbers
 import os
-import tempfile
 from collections.abc import Iterable, Mapping
 from datetime import datetime, timezone
 from pathlib import Path
@@ -36,6 +35,7 @@ from typing import Any
 import numpy as np
 
 from ._backend import to_numpy
+from ._files import temp_path_beside
 
 __all__ = ["save_dataset", "load_dataset", "dataset_info", "FORMAT_NAME", "FORMAT_VERSION"]
 
@@ -395,8 +395,7 @@ def save_dataset(path: str | os.PathLike, dataset: Any, *, seed: int | None = No
         raise ValueError(f"`path` must be a file, not a folder; got {str(p)!r}.")
 
     writer = _Writer(compression, int(compression_level), int(compress_min_bytes))
-    fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".tmp", dir=folder)
-    os.close(fd)
+    tmp = temp_path_beside(p)
     try:
         with h5py.File(tmp, "w", track_order=True) as h5:
             h5.attrs["format"] = FORMAT_NAME

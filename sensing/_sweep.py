@@ -32,7 +32,6 @@ import json
 import math
 import numbers
 import os
-import tempfile
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -40,6 +39,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from ._files import atomic_write
 
 __all__ = ["TrialRngs", "SweepResult", "grid", "run_sweep", "load_results", "trial_rngs"]
 
@@ -387,19 +388,11 @@ def _check_file_path(path: Any, name: str) -> Path:
 
 
 def _write_header(path: Path, header: dict) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+    def write(tmp):
+        with open(tmp, "w", encoding="utf-8") as fh:
             fh.write(_dumps(header) + "\n")
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
+
+    atomic_write(path, write)
 
 
 # --------------------------------------------------------------------------------------------

@@ -16,7 +16,6 @@ import io
 import math
 import numbers
 import os
-import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -350,19 +349,9 @@ def ieee_figure(ncols: int = 1, nrows: int = 1, *, columns: int = 1, height_rati
 
 def _atomic_write(path: Path, write) -> None:
     """Call ``write(tmp_path)`` then fsync and move the file to ``path``."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        write(tmp)
-        with open(tmp, "rb+") as fh:
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
+    from ._files import atomic_write
+
+    atomic_write(path, write)
 
 
 def _check_out_path(path: Any, name: str) -> Path:

@@ -1,0 +1,52 @@
+"""Atomic file writes shared by datasets, sweep headers, figures and CSV.
+
+A file is written to a temporary name in the destination folder (same file system), flushed to
+disk and moved into place with :func:`os.replace`, so a reader never sees a half-written file
+and an interruption leaves the previous version intact.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+__all__ = ["temp_path_beside", "atomic_write"]
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def temp_path_beside(path: Path) -> str:
+    """A fresh temporary file next to ``path`` with the permissions ``open()`` would give.
+
+    :func:`tempfile.mkstemp` creates files readable by the owner only (0600), which would make
+    results unreadable for the rest of a group on a shared cluster; the mode is reset to
+    ``0666 & ~umask``.
+    """
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    os.chmod(tmp, 0o666 & ~_umask())
+    return tmp
+
+
+def atomic_write(path: Path, write: Callable[[str], None]) -> None:
+    """Call ``write(tmp_path)``, fsync the file and move it to ``path``; clean up on failure."""
+    path = Path(path)
+    tmp = temp_path_beside(path)
+    try:
+        write(tmp)
+        with open(tmp, "rb+") as fh:
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
