@@ -74,7 +74,16 @@ def _check_core(args) -> None:
         raise ValueError(f"`--workers` must be an integer >= 1; got {args.workers}.")
     if args.seed < 0:
         raise ValueError(f"`--seed` must be a non-negative integer; got {args.seed}.")
+    if args.trials is not None and args.trials > MAX_TRIALS:
+        raise ValueError(f"`--trials` must be an integer in [1, {MAX_TRIALS}] (the sweep plans every trial "
+                         f"up front); got {args.trials}.")
+    if args.scheduler is not None and args.scheduler != "local" and "://" not in args.scheduler:
+        raise ValueError("`--scheduler` must be 'local' (a LocalCluster) or a dask scheduler address such as "
+                         f"tcp://host:8786; got {args.scheduler!r}.")
     args.snr_db = None if args.snr_db is None else parse_snr_list(args.snr_db)
+
+
+MAX_TRIALS = 1_000_000
 
 
 class _Parser(argparse.ArgumentParser):

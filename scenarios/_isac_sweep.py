@@ -142,7 +142,7 @@ def run(args) -> int:
         pl = "radar" if args.propagation == "monostatic" else "uma-los"
         config = replace(config, propagation=args.propagation, path_loss=pl)
     available = list(ADAPTERS)
-    if args.estimators:
+    if args.estimators is not None:
         names = tuple(s.strip() for s in args.estimators.split(",") if s.strip())
         bad = [n for n in names if n not in available]
         if bad or not names:

@@ -287,6 +287,10 @@ def run(args) -> int:
     print(f"site-csi: {len(cfg.sites)} sites x {cfg.n_users} users, {2 * cfg.n1 * cfg.n2} ports, "
           f"{cfg.n_subbands} subbands, L={cfg.n_beams}, budgets {cfg.budgets} -> {out}")
 
+    results_path = out / "results.jsonl"
+    if results_path.exists() and results_path.stat().st_size > 0 and not args.resume:
+        raise FileExistsError(f"{results_path} already holds results; pass --resume to continue that run "
+                              "or choose another --out (nothing is overwritten).")
     # 1. site datasets (deterministic per site: seed and site index)
     root = np.random.SeedSequence(args.seed)
     children = root.spawn(len(cfg.sites))
@@ -304,9 +308,6 @@ def run(args) -> int:
     points = [{"target": s, "config": cfg_json, "data_dir": str(data_dir.resolve()),
                "loso_dir": str(loso_dir.resolve())} for s in cfg.sites]
     fingerprint = json.dumps({"scenario": "site-csi", "config": asdict(cfg)}, sort_keys=True, default=str)
-    results_path = out / "results.jsonl"
-    if results_path.exists() and not args.resume:
-        results_path.unlink()
     run_sweep(_loso_task, points, n_trials=1, seed=args.seed, results_path=results_path, resume=args.resume,
               workers=args.workers, scheduler=args.scheduler,
               executor="dask" if args.scheduler else "processes",

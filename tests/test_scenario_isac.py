@@ -144,6 +144,9 @@ def test_cli_run_quick_and_resume(tmp_path, capsys):
     (["run", "isac-ofdm", "--trials", "0"], "trials"),
     (["run", "isac-ofdm", "--estimators", "magic"], "estimators"),
     (["run", "isac-ofdm", "--backend", "tpu"], "backend"),
+    (["run", "isac-ofdm", "--estimators", ""], "estimators"),
+    (["run", "isac-ofdm", "--trials", "99999999999"], "trials"),
+    (["run", "isac-ofdm", "--scheduler", "foo"], "scheduler"),
 ])
 def test_cli_bad_input_one_line_exit_2(argv, msg, capsys, tmp_path):
     with pytest.raises(SystemExit) if "--backend" in argv else _nullctx() as ctx:

@@ -65,6 +65,13 @@ def test_resume_reproduces(quick_run, tmp_path):
     assert _read_csv(quick_run / "capture_vs_budget.csv") == before
 
 
+def test_rerun_without_resume_refuses_and_keeps_results(quick_run, capsys):
+    before = (quick_run / "results.jsonl").read_bytes()
+    assert main(["run", "site-csi", "--quick", "--out", str(quick_run), "--no-progress", "--seed", "3"]) == 2
+    assert "--resume" in capsys.readouterr().err
+    assert (quick_run / "results.jsonl").read_bytes() == before
+
+
 def test_bad_options(tmp_path, capsys):
     assert main(["run", "site-csi", "--quick", "--out", str(tmp_path), "--sites", "plaza,atlantis"]) == 2
     assert "atlantis" in capsys.readouterr().err
