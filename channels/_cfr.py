@@ -15,6 +15,7 @@ from sensing import (
     check_choice,
     get_xp,
     is_numpy_namespace,
+    to_numpy,
     unit_vector,
 )
 
@@ -87,10 +88,11 @@ def cfr_from_paths(paths: Paths, rx_array: ArrayGeometry, numerology: Numerology
                         "for CuPy or other array libraries.")
     use_kernel = is_numpy_namespace(xp) and method in ("auto", "numba")
 
-    f = numerology.subcarrier_frequencies_hz if frequencies_hz is None else \
-        np.asarray(check_array(frequencies_hz, "frequencies_hz", ndim=1, kind="real floating"), dtype=float)
-    t = numerology.symbol_times_s if symbol_times_s is None else \
-        np.asarray(check_array(symbol_times_s, "symbol_times_s", ndim=1, kind="real floating"), dtype=float)
+    # the resource grid is a small host-side description (like the array geometry): explicit copy
+    f = numerology.subcarrier_frequencies_hz if frequencies_hz is None else np.asarray(
+        to_numpy(check_array(frequencies_hz, "frequencies_hz", ndim=1, kind="real floating")), dtype=float)
+    t = numerology.symbol_times_s if symbol_times_s is None else np.asarray(
+        to_numpy(check_array(symbol_times_s, "symbol_times_s", ndim=1, kind="real floating")), dtype=float)
     if f.size == 0 or t.size == 0:
         raise ValueError(f"`frequencies_hz` and `symbol_times_s` must be non-empty; got {f.size} and {t.size}.")
     lam = numerology.wavelength_m

@@ -95,6 +95,14 @@ def test_frequency_override_and_array_phases():
     np.testing.assert_allclose(ph[:, 0], np.pi * np.arange(3), atol=1e-12)
 
 
+def test_grid_override_in_any_namespace(xp):
+    p = Paths.from_arrays(np.array([[1.0 + 0j]]), np.array([[1e-7]]))
+    f = np.array([0.0, 1e6])
+    ref = cfr_from_paths(p, ula(2, LAM / 2), NUM, frequencies_hz=f, symbol_times_s=np.array([0.0]))
+    out = cfr_from_paths(p, ula(2, LAM / 2), NUM, frequencies_hz=to_xp(xp, f), symbol_times_s=to_xp(xp, np.array([0.0])))
+    np.testing.assert_allclose(out, ref)
+
+
 def test_monostatic_geometry():
     fc = 28e9
     pos = np.array([[100.0, 0.0, 0.0], [0.0, 50.0, 0.0]])
