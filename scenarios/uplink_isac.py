@@ -317,6 +317,8 @@ def _lmmse_detect(h_est, y, pm, noise_var, config):
     xh = w @ np.transpose(y, (1, 0, 2))                                       # (N, K, T)
     dn, dt = np.nonzero(~pm)
     est = xh[dn, :, dt].T                                                     # (K, n_data)
+    if not np.all(np.isfinite(est)):
+        return None  # a diverged channel estimate: no decision, the BER is reported as NaN
     return hard_decision(est, config.modulation, config.order)
 
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ._backend import to_numpy
 from ._validation import check_bool, check_choice, check_float, check_int, check_rng
 
 __all__ = [
@@ -205,6 +206,8 @@ def bits_to_symbols(bits: np.ndarray, kind: str, order: int) -> np.ndarray:
     pts = constellation(kind, order)
     m = int(round(math.log2(order)))
     b = np.asarray(bits)
+    if b.ndim == 0:
+        raise ValueError("`bits` must have at least one axis (bits along the last axis); got a scalar.")
     if b.dtype.kind not in "biu" or (b.size and (b.min() < 0 or b.max() > 1)):
         raise ValueError("`bits` must contain only 0 and 1.")
     if b.shape[-1] % m:
@@ -217,14 +220,26 @@ def bits_to_symbols(bits: np.ndarray, kind: str, order: int) -> np.ndarray:
 def hard_decision(symbols, kind: str, order: int) -> np.ndarray:
     """Nearest-point labels (integers) of received symbols (host arrays)."""
     pts = constellation(kind, order)
-    s = np.asarray(symbols)
+    s = np.asarray(to_numpy(symbols))
+    if s.dtype.kind not in "fc":
+        raise TypeError(f"`symbols` must be a real or complex float array; got dtype {s.dtype}.")
+    if not np.all(np.isfinite(s)):
+        raise ValueError("`symbols` must be finite; got NaN/inf (a failed equaliser?). Remove them before deciding.")
     return np.argmin(np.abs(s[..., None] - pts), axis=-1)
 
 
 def symbols_to_bits(labels: np.ndarray, order: int) -> np.ndarray:
     """Bit labels (MSB first) of integer constellation labels; last axis grows by log2(order)."""
+    order = check_int(order, "order", low=2, high=4096)
     m = int(round(math.log2(order)))
-    lab = np.asarray(labels, dtype=np.int64)
+    if 2**m != order:
+        raise ValueError(f"`order` must be a power of 2; got {order}.")
+    lab = np.asarray(labels)
+    if lab.dtype.kind not in "iu":
+        raise TypeError(f"`labels` must be integers; got dtype {lab.dtype}.")
+    if lab.size and (lab.min() < 0 or lab.max() >= order):
+        raise ValueError(f"`labels` must be in [0, {order - 1}]; got values in [{lab.min()}, {lab.max()}].")
+    lab = lab.astype(np.int64)
     bits = (lab[..., None] >> np.arange(m - 1, -1, -1)) & 1
     return bits.reshape(lab.shape[:-1] + (lab.shape[-1] * m,)) if lab.ndim else bits
 

@@ -67,3 +67,11 @@ def test_bad_input():
         constellation("ask", 4)
     with pytest.raises(ValueError, match="bits"):
         bits_to_symbols(np.array([0, 2]), "psk", 2)
+    with pytest.raises(ValueError, match="bits.*scalar"):
+        bits_to_symbols(np.int64(1), "psk", 2)
+    with pytest.raises(ValueError, match="labels.*\\[0, 3\\]"):
+        symbols_to_bits(np.array([5]), 4)
+    with pytest.raises(ValueError, match="order"):
+        symbols_to_bits(np.array([1]), 3)
+    with pytest.raises(ValueError, match="symbols.*finite"):
+        hard_decision(np.array([np.nan + 0j]), "qam", 4)
