@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import warnings
 
 import numpy as np
 
@@ -52,7 +53,7 @@ from ._covariance import (
     real_dtype_for,
     _check_shape_seq,
 )
-from ._results import LineEstimate, MultiEstimate
+from ._results import LineEstimate, MultiEstimate, SubspaceWarning
 from ._subspace_kernels import array_power_kernel, trig_poly_kernel, upa_power_kernel
 
 __all__ = ["music", "music_2d", "music_nd"]
@@ -262,6 +263,12 @@ def find_peaks(spec, k: int, xp):
         is_peak = is_peak & ((spec > nb) if earlier else (spec >= nb))
     flat = xp.reshape(spec, (bsz, -1))
     pk = xp.reshape(is_peak, (bsz, -1))
+    n_short = int(xp.sum(xp.astype(xp.sum(xp.astype(pk, xp.int64), axis=-1) < k, xp.int64)))
+    if n_short:
+        warnings.warn(f"the spectrum has fewer than n_sources = {k} local maxima in {n_short} of {bsz} "
+                      "problem(s): the extra estimates are the largest non-peak grid points and may repeat "
+                      "a resolved source (unresolved sources, or `n_sources` too large).",
+                      SubspaceWarning, stacklevel=4)
     span = xp.max(flat, axis=-1, keepdims=True) - xp.min(flat, axis=-1, keepdims=True) + 1.0
     score = xp.where(pk, flat, flat - span)
     if is_numpy_namespace(xp) and 0 < k < score.shape[-1]:

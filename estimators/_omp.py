@@ -173,9 +173,20 @@ def omp(data: Array, *, n_sources: int, grid=None, geometry: ArrayGeometry | Non
     theta = xp.zeros((bsz, 0, r_dims), dtype=xp.float64)
     residual = y
     a = gains = None
+    taken = None
     for it in range(k):
         h = dico.power(residual)
+        if taken is None:
+            n_atoms = int(h.shape[-1])
+            if n_atoms < k:
+                raise ValueError(f"`n_sources` must be <= the {n_atoms} grid point(s) of the dictionary "
+                                 f"(one atom per source); got {k}. Use a finer grid.")
+            taken = xp.zeros(h.shape, dtype=xp.bool)
+        # an atom is selected once: exclude earlier picks (the refined residual need not be exactly
+        # orthogonal to their grid columns)
+        h = xp.where(taken, xp.full(h.shape, -xp.inf, dtype=h.dtype), h)
         idx = xp.argmax(h, axis=-1)[:, None]
+        taken = taken | (xp.arange(n_atoms)[None, :] == idx)
         t_new = dico.initial(idx)
         if t_new.ndim == 2:
             t_new = t_new[..., None]

@@ -288,3 +288,16 @@ def test_grid_with_fewer_points_than_sources_is_rejected(rng):
     args, kw = EXAMPLES["music_nd"](rng)
     with pytest.raises(ValueError, match="n_sources.*grid"):
         music_nd(*args, **{**kw, "grids": [np.array([0.1])] * 3})
+
+
+def test_fewer_peaks_than_sources_warns():
+    import numpy as np
+    import pytest
+
+    from estimators import SubspaceWarning, beamscan
+    from sensing import steering_vector, ula
+
+    g = ula(8, 0.5)
+    x = steering_vector(g, np.array([0.3]), wavelength_m=1.0) @ np.ones((1, 50)) + 0j
+    with pytest.warns(SubspaceWarning, match="local maxima"):
+        beamscan(x, n_sources=9, geometry=g, wavelength_m=1.0, grid=np.linspace(-0.5, 0.5, 21))

@@ -107,3 +107,17 @@ def test_bad_input(rng):
     x[0, 0] = np.nan
     with pytest.raises(ValueError, match="NaN"):
         omp(x, n_sources=1)
+
+
+def test_grid_smaller_than_sources_rejected_and_atoms_unique():
+    import numpy as np
+    import pytest
+
+    from estimators import omp
+
+    rng = np.random.default_rng(0)
+    y = rng.standard_normal((8, 20)) + 1j * rng.standard_normal((8, 20))
+    with pytest.raises(ValueError, match="n_sources"):
+        omp(y, n_sources=2, grid=np.array([0.1]), refine=False)
+    r = omp(y, n_sources=3, grid=np.linspace(-1.0, 1.0, 5), refine=False)   # pure noise: picks must differ
+    assert len(np.unique(np.round(np.asarray(r.estimates), 12))) == 3
