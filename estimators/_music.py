@@ -660,6 +660,10 @@ def music_2d(data: Array, *, n_sources: int, geometry: ArrayGeometry, wavelength
     """
     xp = get_xp(data, azimuth_grid_rad, elevation_grid_rad)
     lam = check_geometry(geometry, wavelength_m)
+    if np.linalg.matrix_rank(geometry.positions_m - geometry.positions_m[0], tol=1e-9 * max(lam, 1e-300)) < 2:
+        raise ValueError(f"`geometry` must span two dimensions for azimuth and elevation; a {geometry.kind} "
+                         "array on one line only sees the cone angle to its axis. Use estimators.music "
+                         "(azimuth at a known elevation) for linear arrays.")
     check_bool(refine, "refine")
     check_bool(return_spectrum, "return_spectrum")
     prep = prepare_data(xp, data, covariance=covariance, smoothing=None, forward_backward=forward_backward)

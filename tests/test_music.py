@@ -301,3 +301,15 @@ def test_fewer_peaks_than_sources_warns():
     x = steering_vector(g, np.array([0.3]), wavelength_m=1.0) @ np.ones((1, 50)) + 0j
     with pytest.warns(SubspaceWarning, match="local maxima"):
         beamscan(x, n_sources=9, geometry=g, wavelength_m=1.0, grid=np.linspace(-0.5, 0.5, 21))
+
+
+def test_music_2d_rejects_linear_arrays():
+    import numpy as np
+    import pytest
+
+    from estimators import music_2d
+    from sensing import ula
+
+    x = np.ones((6, 10), complex)
+    with pytest.raises(ValueError, match="two dimensions"):
+        music_2d(x, n_sources=1, geometry=ula(6, 0.5), wavelength_m=1.0)
