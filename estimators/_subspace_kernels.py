@@ -231,3 +231,108 @@ def upa_power_kernel(w, mu_col, out):
                 s += ar * ar + ai * ai
             out[b, a, e] = s
     return out
+
+
+@nb.njit(cache=True)
+def _geometry_objective(az, el, pos, uc, sign, fixed_el, derivs):  # pragma: no cover - jitted
+    """sign*||U^H a(az, el)||^2 with gradient/Hessian over (az[, el]) for one direction.
+
+    pos (M, 3) = element positions * 2 pi / lambda; uc (M, r) = conj(U). Twin: ``_music._quad``
+    with ``GeometryModel``.
+    """
+    ca, sa, ce, se = math.cos(az), math.sin(az), math.cos(el), math.sin(el)
+    m, r = uc.shape
+    g = np.zeros(r, dtype=np.complex128)
+    g1 = np.zeros((2, r), dtype=np.complex128)
+    g2 = np.zeros((2, 2, r), dtype=np.complex128)
+    for i in range(m):
+        px, py, pz = pos[i, 0], pos[i, 1], pos[i, 2]
+        phi = px * ce * ca + py * ce * sa + pz * se
+        a = complex(math.cos(phi), math.sin(phi))
+        if not derivs:
+            for j in range(r):
+                g[j] += a * uc[i, j]
+            continue
+        d_az = -px * ce * sa + py * ce * ca
+        d_el = -px * se * ca - py * se * sa + pz * ce
+        dd_azaz = -px * ce * ca - py * ce * sa
+        dd_azel = px * se * sa - py * se * ca
+        dd_elel = -px * ce * ca - py * ce * sa - pz * se
+        for j in range(r):
+            au = a * uc[i, j]
+            g[j] += au
+            g1[0, j] += 1j * d_az * au
+            g1[1, j] += 1j * d_el * au
+            g2[0, 0, j] += (-d_az * d_az + 1j * dd_azaz) * au
+            g2[0, 1, j] += (-d_az * d_el + 1j * dd_azel) * au
+            g2[1, 1, j] += (-d_el * d_el + 1j * dd_elel) * au
+    h = 0.0
+    for j in range(r):
+        h += g[j].real * g[j].real + g[j].imag * g[j].imag
+    grad = np.zeros(2)
+    hess = np.zeros((2, 2))
+    if derivs:
+        n_par = 1 if fixed_el else 2
+        for p in range(n_par):
+            acc = 0.0
+            for j in range(r):
+                acc += (g[j].conjugate() * g1[p, j]).real
+            grad[p] = 2.0 * acc
+            for q in range(p, n_par):
+                acc = 0.0
+                for j in range(r):
+                    acc += (g1[p, j] * g1[q, j].conjugate()).real + (g[j].conjugate() * g2[p, q, j]).real
+                hess[p, q] = 2.0 * acc
+                hess[q, p] = hess[p, q]
+    return sign * h, sign * grad, sign * hess
+
+
+@nb.njit(cache=True)
+def newton_geometry_kernel(theta, el_fixed, pos, uc, sign, step, lower, upper, n_iter, tol):  # pragma: no cover
+    """Safeguarded Newton on sign*||U^H a||^2 per (problem, source): theta (B, K, R), R = 1 (az at
+    elevation ``el_fixed``) or 2 (az, el); uc (B, M, r). Same rules as ``_music.newton_refine``:
+    steps clipped to ``step``, taken only with a positive-definite Hessian, halved up to three
+    times until the objective does not increase; stops at a step <= ``tol``."""
+    n_b, n_k, n_r = theta.shape
+    out = theta.copy()
+    fixed = n_r == 1
+    for b in range(n_b):
+        u = uc[b]
+        for k in range(n_k):
+            t0 = out[b, k, 0]
+            t1 = el_fixed if fixed else out[b, k, 1]
+            for _ in range(n_iter):
+                f0, grad, hess = _geometry_objective(t0, t1, pos, u, sign, fixed, True)
+                d0 = 0.0
+                d1 = 0.0
+                if fixed:
+                    if hess[0, 0] > 0:
+                        d0 = -grad[0] / hess[0, 0]
+                else:
+                    det = hess[0, 0] * hess[1, 1] - hess[0, 1] * hess[1, 0]
+                    if hess[0, 0] > 0 and det > 0:
+                        d0 = -(hess[1, 1] * grad[0] - hess[0, 1] * grad[1]) / det
+                        d1 = -(-hess[1, 0] * grad[0] + hess[0, 0] * grad[1]) / det
+                d0 = min(max(d0, -step[0]), step[0])
+                if not fixed:
+                    d1 = min(max(d1, -step[1]), step[1])
+                moved0 = 0.0
+                moved1 = 0.0
+                for _half in range(4):
+                    c0 = min(max(t0 + d0, lower[0]), upper[0])
+                    c1 = t1 if fixed else min(max(t1 + d1, lower[1]), upper[1])
+                    f1, _g, _h = _geometry_objective(c0, c1, pos, u, sign, fixed, False)
+                    if f1 <= f0:
+                        moved0 = c0 - t0
+                        moved1 = c1 - t1
+                        break
+                    d0 *= 0.5
+                    d1 *= 0.5
+                t0 += moved0
+                t1 += moved1
+                if max(abs(moved0), abs(moved1)) <= tol:
+                    break
+            out[b, k, 0] = t0
+            if not fixed:
+                out[b, k, 1] = t1
+    return out
