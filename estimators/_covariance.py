@@ -380,6 +380,20 @@ class Prepared:
         self.m, self.n_cols, self.out_real = m, n_cols, out_real
 
 
+def _check_not_all_zero(x, xp, covariance: bool) -> None:
+    """An identically zero problem has no signal subspace: say so instead of returning arbitrary
+    angles or failing inside LAPACK."""
+    if x.ndim < 2 or math.prod(x.shape) == 0:
+        return
+    a = xp.abs(x)
+    flat = xp.reshape(a, (-1, math.prod(x.shape[-2:])))
+    n_zero = int(xp.sum(xp.astype(xp.max(flat, axis=-1) == 0, xp.int64)))
+    if n_zero:
+        what = "covariance" if covariance else "snapshots"
+        raise ValueError(f"`data` must not be identically zero: {n_zero} of {flat.shape[0]} problem(s) hold all-zero "
+                         f"{what}, which have no signal subspace.")
+
+
 def prepare_data(xp, data, *, covariance: bool, smoothing, forward_backward: bool) -> Prepared:
     """Validate snapshots/covariance, apply 1-D smoothing and FB averaging, flatten the batch.
 
@@ -395,6 +409,7 @@ def prepare_data(xp, data, *, covariance: bool, smoothing, forward_backward: boo
         if x.shape[-1] < 1 or x.shape[-2] < 1:
             raise ValueError(f"`data` must hold at least one element and one snapshot; got shape {tuple(x.shape)}.")
     out_real = real_dtype_for(xp, x.dtype)
+    _check_not_all_zero(x, xp, covariance)
     m_full = x.shape[-1] if covariance else x.shape[-2]
     ms = m_full
     if smoothing is not None:

@@ -159,3 +159,19 @@ def test_bad_input_and_namespaces():
     bad[1, 1] = np.nan
     with pytest.raises(ValueError, match="NaN"):
         unitary_esprit(bad, n_sources=1)
+
+
+def test_all_zero_problem_is_rejected_clearly():
+    import numpy as np
+    import pytest
+
+    from estimators import esprit, music, root_music
+    from sensing import ula
+
+    x = np.zeros((2, 8, 20), complex)
+    x[0] = 1.0
+    for fn in (esprit, root_music):
+        with pytest.raises(ValueError, match="identically zero: 1 of 2"):
+            fn(x, n_sources=1)
+    with pytest.raises(ValueError, match="identically zero"):
+        music(x, n_sources=1, geometry=ula(8, 0.5), wavelength_m=1.0)
