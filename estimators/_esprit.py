@@ -134,7 +134,6 @@ def _core(prep: Prepared, dims, k_arg, *, unitary: bool, method: str, subspace_m
     (matrix-free); for Unitary ESPRIT its real basis is span(Q^H U_s), since Q^H R_fb Q is real.
     """
     xp = prep.xp
-    r_dims = len(dims)
     p = math.prod(dims)
     if min(dims) < 2:
         raise ValueError(f"ESPRIT needs at least 2 samples in every dimension (shift invariance); "
@@ -274,6 +273,9 @@ def _line_iv(xp, data, geometry, wavelength_m, covariance, smoothing, forward_ba
     check_bool(covariance, "covariance")
     check_bool(forward_backward, "forward_backward")
     lam = d_ula = None
+    if geometry is None and wavelength_m is not None:
+        raise ValueError("`wavelength_m` is used only with `geometry` (to map frequencies to angles); "
+                         f"got wavelength_m={wavelength_m!r} and geometry=None.")
     if geometry is not None:
         lam = check_geometry(geometry, wavelength_m)
         d_ula = ula_spacing(geometry)

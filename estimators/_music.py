@@ -605,6 +605,9 @@ def music(data: Array, *, n_sources: int | None = None, geometry: ArrayGeometry 
     check_bool(return_spectrum, "return_spectrum")
     el0 = check_float(elevation_rad, "elevation_rad", low=-math.pi / 2, high=math.pi / 2)
     lam = None
+    if geometry is None and wavelength_m is not None:
+        raise ValueError("`wavelength_m` is used only with `geometry` (to map frequencies to angles); "
+                         f"got wavelength_m={wavelength_m!r} and geometry=None.")
     if geometry is not None:
         lam = check_geometry(geometry, wavelength_m)
         if smoothing is not None and ula_spacing(geometry) is None:

@@ -152,6 +152,9 @@ def omp(data: Array, *, n_sources: int, grid=None, geometry: ArrayGeometry | Non
         xp = get_xp(data, grid)
         el0 = check_float(elevation_rad, "elevation_rad", low=-math.pi / 2, high=math.pi / 2)
         lam = None
+        if geometry is None and wavelength_m is not None:
+            raise ValueError("`wavelength_m` is used only with `geometry` (to map frequencies to angles); "
+                             f"got wavelength_m={wavelength_m!r} and geometry=None.")
         if geometry is not None:
             lam = check_geometry(geometry, wavelength_m)
         x = check_array(data, "data", min_ndim=2, kind=("real floating", "complex floating"), xp=xp)

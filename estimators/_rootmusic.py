@@ -95,6 +95,9 @@ def root_music(data: Array, *, n_sources: int | None = None, geometry: ArrayGeom
     xp = get_xp(data)
     check_choice(root_finder, "root_finder", _FINDERS)
     lam = d_ula = None
+    if geometry is None and wavelength_m is not None:
+        raise ValueError("`wavelength_m` is used only with `geometry` (to map frequencies to angles); "
+                         f"got wavelength_m={wavelength_m!r} and geometry=None.")
     if geometry is not None:
         lam = check_geometry(geometry, wavelength_m)
         d_ula = ula_spacing(geometry)

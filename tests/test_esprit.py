@@ -175,3 +175,15 @@ def test_all_zero_problem_is_rejected_clearly():
             fn(x, n_sources=1)
     with pytest.raises(ValueError, match="identically zero"):
         music(x, n_sources=1, geometry=ula(8, 0.5), wavelength_m=1.0)
+
+
+def test_wavelength_without_geometry_is_rejected():
+    import numpy as np
+    import pytest
+
+    from estimators import beamscan, capon, esprit, music, omp, root_music, unitary_esprit
+
+    x = np.random.default_rng(0).standard_normal((6, 30)) + 0j
+    for fn in (esprit, unitary_esprit, root_music, music, capon, beamscan, omp):
+        with pytest.raises(ValueError, match="wavelength_m.*only with `geometry`"):
+            fn(x, n_sources=1, wavelength_m=0.01)
