@@ -60,10 +60,12 @@ from sensing import (
     check_rng,
     get_xp,
     is_cupy_array,
+    is_numpy_namespace,
     to_numpy,
 )
 
 from ._order import aic
+from ._plain_kernels import block_average_kernel
 from ._rootmusic import polynomial_roots
 from ._tensor import _mode_gram, _multi
 
@@ -344,6 +346,11 @@ def _compress(xp, x, method, d, steps, cap, rng) -> CompressedTensor:
     if method == "decimation":
         return CompressedTensor(x[:, ::d[0], ::d[1], ::d[2]], method, d, zero, s_in)
     if method == "averaging":
+        if is_numpy_namespace(xp):                            # one-pass numba kernel (twin below)
+            y = block_average_kernel(np.ascontiguousarray(x, dtype=np.complex128), *d)
+            if x.dtype != np.complex128:                       # keep the input dtype, as the twin does
+                y = (y if np.iscomplexobj(x) else y.real).astype(x.dtype)
+            return CompressedTensor(y, method, d, zero, s_in)
         y = x
         for ax in (3, 2, 1):                                  # last (contiguous) axis first: shrinks most
             y = _block_mean(xp, y, ax, d[ax - 1])
