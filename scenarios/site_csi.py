@@ -95,6 +95,11 @@ class SiteCsiConfig:
         if self.se_budget not in self.budgets:
             raise ValueError(f"`se_budget` must be one of `budgets` {self.budgets}; got {self.se_budget}.")
         check_float(self.rsrp_noise_db, "rsrp_noise_db", low=0.0)
+        # the Type-II baseline's beam count rules (TS 38.214), checked now rather than after the
+        # site datasets have been generated
+        from estimators import type2_codebook
+
+        type2_codebook(self.n1, self.n2, n_beams=self.n_beams)
 
 
 def quick_config() -> SiteCsiConfig:
@@ -268,7 +273,11 @@ def run(args) -> int:
     if args.sites is not None:
         over["sites"] = tuple(s.strip() for s in args.sites.split(",") if s.strip())
     if args.budgets is not None:
-        over["budgets"] = tuple(int(b) for b in args.budgets.split(",") if b.strip())
+        try:
+            over["budgets"] = tuple(int(b) for b in args.budgets.split(",") if b.strip())
+        except ValueError as exc:
+            raise ValueError(f"`--budgets` must be comma-separated integers (labelled target users); "
+                             f"got {args.budgets!r}.") from exc
         if cfg.se_budget not in over["budgets"]:
             over["se_budget"] = over["budgets"][min(1, len(over["budgets"]) - 1)]
     if args.beams is not None:

@@ -72,6 +72,13 @@ def test_rerun_without_resume_refuses_and_keeps_results(quick_run, capsys):
     assert (quick_run / "results.jsonl").read_bytes() == before
 
 
+@pytest.mark.parametrize("opt,msg", [(["--beams", "0"], "n_beams"), (["--budgets", "abc"], "--budgets")])
+def test_bad_options_rejected_before_any_work(tmp_path, capsys, opt, msg):
+    assert main(["run", "site-csi", "--quick", "--out", str(tmp_path), "--no-progress"] + opt) == 2
+    assert msg in capsys.readouterr().err
+    assert not (tmp_path / "datasets").exists() or not any((tmp_path / "datasets").iterdir())
+
+
 def test_bad_options(tmp_path, capsys):
     assert main(["run", "site-csi", "--quick", "--out", str(tmp_path), "--sites", "plaza,atlantis"]) == 2
     assert "atlantis" in capsys.readouterr().err
