@@ -153,6 +153,7 @@ def _core(prep: Prepared, dims, k_arg, *, unitary: bool, method: str, subspace_m
             left, _, _ = np.linalg.svd(np.concatenate([w.real, w.imag], axis=-1), full_matrices=False)
             u = np.ascontiguousarray(left[..., :k])
         return k, *_shift_freqs(xp, u, dims, unitary, method), vals
+    from_mdl = k_arg is None
     if k_arg is None:
         if prep.n_cols is None:
             raise ValueError("`n_sources`=None (MDL) needs snapshots; with covariance=True pass `n_sources`.")
@@ -161,8 +162,14 @@ def _core(prep: Prepared, dims, k_arg, *, unitary: bool, method: str, subspace_m
         if k_arg == 0:
             raise ValueError("MDL detected no source above the noise (K = 0); pass `n_sources` to force an estimate.")
     n_cols = None if prep.n_cols is None else prep.n_cols * (2 if unitary else 1)
-    k = check_n_sources(k_arg, p, n_cols, limit=limit,
-                        why="shift invariance needs K <= (M_r - 1) * prod(others) in every dimension")
+    try:
+        k = check_n_sources(k_arg, p, n_cols, limit=limit,
+                            why="shift invariance needs K <= (M_r - 1) * prod(others) in every dimension")
+    except ValueError as exc:
+        if not from_mdl:
+            raise
+        raise ValueError(f"MDL (n_sources=None) estimated K = {k_arg} sources, more than this (sub)array "
+                         f"{tuple(dims)} can resolve ({exc}); pass `n_sources` or larger subarrays.") from exc
     qs = [_q_matrix(d) for d in dims]
     if unitary:
         if prep.data is not None:

@@ -187,3 +187,17 @@ def test_wavelength_without_geometry_is_rejected():
     for fn in (esprit, unitary_esprit, root_music, music, capon, beamscan, omp):
         with pytest.raises(ValueError, match="wavelength_m.*only with `geometry`"):
             fn(x, n_sources=1, wavelength_m=0.01)
+
+
+def test_mdl_order_above_the_limit_says_so():
+    import numpy as np
+    import pytest
+
+    from estimators import esprit_nd
+
+    rng = np.random.default_rng(3)
+    a = rng.standard_normal((9, 8)) + 1j * rng.standard_normal((9, 8))       # 8 strong sources on a 3x3 array
+    s = rng.standard_normal((8, 400)) + 1j * rng.standard_normal((8, 400))
+    y = (a @ s + 1e-3 * (rng.standard_normal((9, 400)) + 1j * rng.standard_normal((9, 400)))).reshape(3, 3, 400)
+    with pytest.raises(ValueError, match="MDL .*estimated K = 8"):
+        esprit_nd(y, n_sources=None, snapshots=True)
