@@ -13,6 +13,7 @@ from sensing import (
     asarray_like,
     check_array,
     check_choice,
+    check_float,
     get_xp,
     is_numpy_namespace,
     to_numpy,
@@ -27,8 +28,11 @@ __all__ = ["cfr_from_paths", "array_phases"]
 
 def array_phases(geometry: ArrayGeometry, azimuth_rad, elevation_rad, *, wavelength_m: float) -> Array:
     r"""Element phases :math:`\frac{2\pi}{\lambda}\mathbf p_m^T\mathbf u` [rad], shape (..., n_elements, n_paths)."""
+    if not isinstance(geometry, ArrayGeometry):
+        raise TypeError(f"`geometry` must be an ArrayGeometry; got {type(geometry).__name__}.")
+    wavelength_m = check_float(wavelength_m, "wavelength_m", low=0.0, low_inclusive=False)
     xp = get_xp(azimuth_rad, elevation_rad)
-    u = unit_vector(azimuth_rad, elevation_rad)               # (..., P, 3)
+    u = unit_vector(azimuth_rad, elevation_rad)               # (..., P, 3), validated there
     pos = asarray_like(geometry.positions_m, xp, dtype=u.dtype)
     ph = (2 * math.pi / wavelength_m) * (u @ pos.T)          # (..., P, M)
     return xp.moveaxis(ph, -1, -2)

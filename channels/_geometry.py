@@ -55,8 +55,11 @@ def _broadcast_param(value, name: str, shape: tuple[int, ...], kind) -> np.ndarr
 
 def free_space_amplitude(distance_m, carrier_hz: float) -> np.ndarray:
     r"""Friis amplitude gain :math:`\lambda / (4\pi d)` (isotropic antennas)."""
-    lam = SPEED_OF_LIGHT / float(carrier_hz)
-    return lam / (4 * math.pi * np.asarray(distance_m, dtype=float))
+    lam = SPEED_OF_LIGHT / check_float(carrier_hz, "carrier_hz", low=0.0, low_inclusive=False)
+    d = np.asarray(distance_m, dtype=float)
+    if np.any(~np.isfinite(d)) or np.any(d <= 0):
+        raise ValueError(f"`distance_m` must be finite and > 0; got min {np.min(d)!r}.")
+    return lam / (4 * math.pi * d)
 
 
 def uma_los_path_loss_db(distance_m, carrier_hz: float, *, margin_db: float = 0.0) -> np.ndarray:

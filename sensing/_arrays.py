@@ -137,9 +137,20 @@ def custom_array(positions_m) -> ArrayGeometry:
 def unit_vector(azimuth_rad: Array, elevation_rad: Array | float = 0.0) -> Array:
     """Unit direction vectors, shape ``broadcast(az, el).shape + (3,)``."""
     xp = get_xp(azimuth_rad, elevation_rad)
-    az = xp.asarray(azimuth_rad)
-    el = xp.asarray(elevation_rad, dtype=az.dtype) if not hasattr(elevation_rad, "shape") else elevation_rad
-    az, el = xp.broadcast_arrays(az, el)
+    az = check_array(azimuth_rad, "azimuth_rad", kind=("real floating", "integral"), xp=xp) \
+        if hasattr(azimuth_rad, "shape") else xp.asarray(check_float(azimuth_rad, "azimuth_rad"), dtype=xp.float64)
+    if not xp.isdtype(az.dtype, "real floating"):
+        az = xp.astype(az, xp.float64)
+    el = xp.asarray(check_float(elevation_rad, "elevation_rad"), dtype=az.dtype) \
+        if not hasattr(elevation_rad, "shape") else check_array(elevation_rad, "elevation_rad",
+                                                                kind=("real floating", "integral"), xp=xp)
+    if el.dtype != az.dtype:
+        el = xp.astype(el, az.dtype)
+    try:
+        az, el = xp.broadcast_arrays(az, el)
+    except ValueError as exc:
+        raise ValueError(f"`azimuth_rad` {tuple(az.shape)} and `elevation_rad` {tuple(el.shape)} must "
+                         "broadcast together.") from exc
     ce = xp.cos(el)
     return xp.stack([ce * xp.cos(az), ce * xp.sin(az), xp.sin(el)], axis=-1)
 

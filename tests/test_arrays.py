@@ -109,3 +109,17 @@ def test_bad_input():
         ula_spatial_frequency(0.3, spacing_m=LAM / 2, wavelength_m=0.0)
     with pytest.raises(ValueError, match="spacing_m"):        # was a silent NaN
         ula_spatial_frequency(0.3, spacing_m=np.nan, wavelength_m=LAM)
+
+
+def test_unit_vector_validates():
+    from channels import array_phases, free_space_amplitude
+
+    with pytest.raises(ValueError, match="azimuth_rad.*finite"):
+        unit_vector(np.array([0.1, np.nan]))
+    with pytest.raises(ValueError, match="broadcast"):
+        unit_vector(np.zeros(3), np.zeros(2))
+    with pytest.raises(ValueError, match="wavelength_m"):
+        array_phases(ula(3, 0.005), np.zeros(2), np.zeros(2), wavelength_m=0.0)
+    with pytest.raises(ValueError, match="distance_m"):
+        free_space_amplitude(np.array([10.0, np.nan]), 28e9)
+    np.testing.assert_allclose(unit_vector(0.0, 0.0), [1.0, 0.0, 0.0])
