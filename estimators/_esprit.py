@@ -63,7 +63,7 @@ from ._covariance import (
     prepare_data,
     real_dtype_for,
 )
-from ._music import check_geometry, prepare_tensor, sort_rows, ula_spacing, _shape_back
+from ._music import optional_geometry, prepare_tensor, sort_rows, ula_spacing, _shape_back
 from ._results import LineEstimate, MultiEstimate
 from ._smoothed_fft import fft_path_pays, smoothed_subspace_fft
 
@@ -279,12 +279,9 @@ def _line_iv(xp, data, geometry, wavelength_m, covariance, smoothing, forward_ba
     check_choice(method, "method", _LSQ)
     check_bool(covariance, "covariance")
     check_bool(forward_backward, "forward_backward")
-    lam = d_ula = None
-    if geometry is None and wavelength_m is not None:
-        raise ValueError("`wavelength_m` is used only with `geometry` (to map frequencies to angles); "
-                         f"got wavelength_m={wavelength_m!r} and geometry=None.")
+    d_ula = None
+    lam = optional_geometry(geometry, wavelength_m)
     if geometry is not None:
-        lam = check_geometry(geometry, wavelength_m)
         d_ula = ula_spacing(geometry)
         if d_ula is None:
             raise ValueError(f"ESPRIT needs a uniform linear array along y (sensing.ula); got a "

@@ -99,6 +99,16 @@ def ula_spacing(geometry: ArrayGeometry) -> float | None:
     return float(d) if np.allclose(p, ideal, rtol=1e-9, atol=1e-12 * max(d, 1e-300)) else None
 
 
+def optional_geometry(geometry, wavelength_m):
+    """Wavelength for an optional ``geometry`` (None without one; ``wavelength_m`` is then refused)."""
+    if geometry is None:
+        if wavelength_m is not None:
+            raise ValueError("`wavelength_m` is used only with `geometry` (to map frequencies to angles); "
+                             f"got wavelength_m={wavelength_m!r} and geometry=None.")
+        return None
+    return check_geometry(geometry, wavelength_m)
+
+
 def check_geometry(geometry, wavelength_m):
     if not isinstance(geometry, ArrayGeometry):
         raise TypeError(f"`geometry` must be a sensing.ArrayGeometry (sensing.ula/upa/custom_array); "
@@ -604,12 +614,8 @@ def music(data: Array, *, n_sources: int | None = None, geometry: ArrayGeometry 
     check_bool(refine, "refine")
     check_bool(return_spectrum, "return_spectrum")
     el0 = check_float(elevation_rad, "elevation_rad", low=-math.pi / 2, high=math.pi / 2)
-    lam = None
-    if geometry is None and wavelength_m is not None:
-        raise ValueError("`wavelength_m` is used only with `geometry` (to map frequencies to angles); "
-                         f"got wavelength_m={wavelength_m!r} and geometry=None.")
+    lam = optional_geometry(geometry, wavelength_m)
     if geometry is not None:
-        lam = check_geometry(geometry, wavelength_m)
         if smoothing is not None and ula_spacing(geometry) is None:
             raise ValueError("`smoothing` needs a uniform linear array (ULA along y); got a "
                              f"{geometry.kind} array.")

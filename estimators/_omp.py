@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
 
 from sensing import Array, ArrayGeometry, check_array, check_bool, check_float, check_int, get_xp
 
@@ -26,7 +25,7 @@ from ._covariance import as_work, ct, flatten_batch, real_dtype_for
 from ._music import (
     HarmonicModel,
     LineGrid,
-    check_geometry,
+    optional_geometry,
     check_grid,
     grid_step,
     newton_refine,
@@ -151,12 +150,7 @@ def omp(data: Array, *, n_sources: int, grid=None, geometry: ArrayGeometry | Non
     else:
         xp = get_xp(data, grid)
         el0 = check_float(elevation_rad, "elevation_rad", low=-math.pi / 2, high=math.pi / 2)
-        lam = None
-        if geometry is None and wavelength_m is not None:
-            raise ValueError("`wavelength_m` is used only with `geometry` (to map frequencies to angles); "
-                             f"got wavelength_m={wavelength_m!r} and geometry=None.")
-        if geometry is not None:
-            lam = check_geometry(geometry, wavelength_m)
+        lam = optional_geometry(geometry, wavelength_m)
         x = check_array(data, "data", min_ndim=2, kind=("real floating", "complex floating"), xp=xp)
         m = x.shape[-2]
         if geometry is not None and m != geometry.n_elements:

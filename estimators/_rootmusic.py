@@ -27,7 +27,7 @@ import numpy as np
 from sensing import Array, ArrayGeometry, check_choice, get_xp, is_numpy_namespace
 
 from ._covariance import prepare_data
-from ._music import check_geometry, lowrank_diag_sums, signal_subspace, ula_spacing, _shape_back
+from ._music import lowrank_diag_sums, optional_geometry, signal_subspace, ula_spacing, _shape_back
 from ._results import LineEstimate
 from ._subspace_kernels import aberth_kernel
 
@@ -94,12 +94,9 @@ def root_music(data: Array, *, n_sources: int | None = None, geometry: ArrayGeom
     """
     xp = get_xp(data)
     check_choice(root_finder, "root_finder", _FINDERS)
-    lam = d_ula = None
-    if geometry is None and wavelength_m is not None:
-        raise ValueError("`wavelength_m` is used only with `geometry` (to map frequencies to angles); "
-                         f"got wavelength_m={wavelength_m!r} and geometry=None.")
+    d_ula = None
+    lam = optional_geometry(geometry, wavelength_m)
     if geometry is not None:
-        lam = check_geometry(geometry, wavelength_m)
         d_ula = ula_spacing(geometry)
         if d_ula is None:
             raise ValueError(f"root_music needs a uniform linear array along y (sensing.ula); got a "

@@ -16,7 +16,7 @@ import math
 from sensing import Array, ArrayGeometry, check_bool, check_float, check_int, get_xp
 
 from ._covariance import ct, prepare_data
-from ._music import LineGrid, check_geometry, check_grid, find_peaks, ula_spacing, _shape_back
+from ._music import LineGrid, check_grid, optional_geometry, find_peaks, ula_spacing, _shape_back
 from ._results import LineEstimate
 
 __all__ = ["beamscan", "capon"]
@@ -27,12 +27,8 @@ def _spectrum_iv(xp, data, n_sources, geometry, wavelength_m, grid, elevation_ra
     check_bool(refine, "refine")
     check_bool(return_spectrum, "return_spectrum")
     el0 = check_float(elevation_rad, "elevation_rad", low=-math.pi / 2, high=math.pi / 2)
-    lam = None
-    if geometry is None and wavelength_m is not None:
-        raise ValueError("`wavelength_m` is used only with `geometry` (to map frequencies to angles); "
-                         f"got wavelength_m={wavelength_m!r} and geometry=None.")
+    lam = optional_geometry(geometry, wavelength_m)
     if geometry is not None:
-        lam = check_geometry(geometry, wavelength_m)
         if smoothing is not None and ula_spacing(geometry) is None:
             raise ValueError(f"`smoothing` needs a uniform linear array (ULA along y); got a {geometry.kind} array.")
     prep = prepare_data(xp, data, covariance=covariance, smoothing=smoothing, forward_backward=forward_backward)
