@@ -50,3 +50,11 @@ def atomic_write(path: Path, write: Callable[[str], None]) -> None:
         except FileNotFoundError:
             pass
         raise
+    try:  # make the rename durable (best effort: not every platform can open a folder)
+        dir_fd = os.open(path.parent if str(path.parent) else ".", os.O_RDONLY)
+        try:
+            os.fsync(dir_fd)
+        finally:
+            os.close(dir_fd)
+    except OSError:
+        pass

@@ -35,7 +35,7 @@ from typing import Any
 import numpy as np
 
 from ._backend import to_numpy
-from ._files import temp_path_beside
+from ._files import atomic_write
 
 __all__ = ["save_dataset", "load_dataset", "dataset_info", "FORMAT_NAME", "FORMAT_VERSION"]
 
@@ -395,8 +395,7 @@ def save_dataset(path: str | os.PathLike, dataset: Any, *, seed: int | None = No
         raise ValueError(f"`path` must be a file, not a folder; got {str(p)!r}.")
 
     writer = _Writer(compression, int(compression_level), int(compress_min_bytes))
-    tmp = temp_path_beside(p)
-    try:
+    def write(tmp):
         with h5py.File(tmp, "w", track_order=True) as h5:
             h5.attrs["format"] = FORMAT_NAME
             h5.attrs["format_version"] = np.int64(FORMAT_VERSION)
@@ -410,23 +409,8 @@ def save_dataset(path: str | os.PathLike, dataset: Any, *, seed: int | None = No
                 else:
                     h5.attrs[key] = value
             writer.write_dataclass(h5, dataset, "dataset", reserved=set(_META_KEYS) | set(user_attrs))
-        with open(tmp, "rb+") as fh:
-            os.fsync(fh.fileno())
-        os.replace(tmp, p)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
-    try:  # make the rename durable (best effort: not every platform can open a folder)
-        dir_fd = os.open(folder, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
-    except OSError:
-        pass
+
+    atomic_write(p, write)
     return p
 
 
