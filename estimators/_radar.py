@@ -10,7 +10,6 @@ beamscan over azimuth. Peaks are refined by parabolic interpolation of the log-p
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, fields, replace
 
 import numpy as np
@@ -23,7 +22,6 @@ from sensing import (
     asarray_like,
     check_array,
     check_choice,
-    check_float,
     check_int,
     get_xp,
     steering_vector,

@@ -15,10 +15,6 @@ from sensing import SPEED_OF_LIGHT
 from .isac_ofdm import IsacConfig, IsacDataset
 
 
-def _factor(config: IsacConfig) -> float:
-    return 2.0 if config.propagation == "monostatic" else 1.0
-
-
 def plain_deltas(config: IsacConfig) -> tuple[int, int, int]:
     """PLAIN compression factors: the released (1, 4, 14) for the paper's sizes, otherwise the
     largest of 4, 2, 1 that divides each of subcarriers and symbols and keeps the scenario's
@@ -26,7 +22,7 @@ def plain_deltas(config: IsacConfig) -> tuple[int, int, int]:
     if (config.n_subcarriers, config.n_symbols) == (180, 560):
         return (1, 4, 14)
     num = config.numerology()
-    f = _factor(config)
+    f = config.path_factor
     out = [1]
     for n, limit in ((config.n_subcarriers, lambda d: SPEED_OF_LIGHT / (num.subcarrier_spacing_hz * d * f)
                       > config.distance_range_m[1]),
@@ -43,14 +39,14 @@ def _esprit3d(h, config: IsacConfig):
     :func:`plain_deltas` first keeps the Vandermonde structure at a few tens of ms."""
     r = estimators.joint_esprit_estimator(h, config.array(), config.numerology(), compression="averaging",
                                           deltas=plain_deltas(config), n_objects=config.n_targets)
-    f = _factor(config)
+    f = config.path_factor
     return (r.azimuths_rad, r.delays_s * SPEED_OF_LIGHT / f, r.doppler_hz * SPEED_OF_LIGHT / (f * config.carrier_hz))
 
 
 def _plain(h, config: IsacConfig):
     r = estimators.plain(h, config.array(), config.numerology(), compression="averaging",
                          deltas=plain_deltas(config), fusion="omp", n_objects=config.n_targets)
-    f = _factor(config)
+    f = config.path_factor
     return (r.azimuths_rad, r.delays_s * SPEED_OF_LIGHT / f, r.doppler_hz * SPEED_OF_LIGHT / (f * config.carrier_hz))
 
 

@@ -18,7 +18,6 @@ bound there: read it together with ``P_D``.
 from __future__ import annotations
 
 import json
-import math
 import time
 from dataclasses import asdict, replace
 from functools import partial
@@ -43,10 +42,6 @@ from .isac_ofdm import PRESETS, IsacConfig, IsacDataset, generate
 # --------------------------------------------------------------------------------------------
 # estimator adapters: dataset (+ namespace) -> azimuth [rad], distance [m], velocity [m/s]
 # --------------------------------------------------------------------------------------------
-
-
-def _factor(config: IsacConfig) -> float:
-    return 2.0 if config.propagation == "monostatic" else 1.0
 
 
 def _fft(h, config: IsacConfig):
@@ -81,7 +76,7 @@ def _crb_variances(config: IsacConfig, ds: IsacDataset):
 def resolution_cells(config: IsacConfig) -> np.ndarray:
     """Rayleigh cells (azimuth at broadside [rad], distance [m], velocity [m/s]) used to scale errors."""
     num = config.numerology()
-    f = _factor(config)
+    f = config.path_factor
     d_over_lam = config.spacing_wavelengths
     return np.array([2.0 / (config.n_antennas * 2 * d_over_lam),
                      SPEED_OF_LIGHT / (f * num.bandwidth_hz),

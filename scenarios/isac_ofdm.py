@@ -22,9 +22,7 @@ broadside 0); PLAIN's angle from the array axis is :math:`\theta = 90^\circ - \p
 from __future__ import annotations
 
 import math
-import time
-from dataclasses import asdict, dataclass, field, replace
-from pathlib import Path
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -100,7 +98,7 @@ class IsacConfig:
                   for v in self.azimuth_range_rad)
         if a1 <= a0:
             raise ValueError(f"`azimuth_range_rad` must be (low, high) with high > low; got {self.azimuth_range_rad}.")
-        factor = 2.0 if self.propagation == "monostatic" else 1.0
+        factor = self.path_factor
         d_max = SPEED_OF_LIGHT * num.max_delay_s / factor
         v_max = num.max_doppler_hz * SPEED_OF_LIGHT / (factor * self.carrier_hz)
         for name, vals, low, high in (("azimuths_rad", self.azimuths_rad, -math.pi / 2, math.pi / 2),
@@ -117,6 +115,11 @@ class IsacConfig:
                              f"of this numerology; got {hi:g}.")
         if self.max_speed_mps > v_max:
             raise ValueError(f"`max_speed_mps` must be <= the unambiguous {v_max:.2f} m/s; got {self.max_speed_mps:g}.")
+
+    @property
+    def path_factor(self) -> float:
+        """Path length per unit of ``distances_m``: 2 (monostatic range, two-way) or 1 (one-way)."""
+        return 2.0 if self.propagation == "monostatic" else 1.0
 
     def numerology(self) -> Numerology:
         return Numerology(self.carrier_hz, self.subcarrier_spacing_hz, self.n_subcarriers, self.n_symbols,
@@ -225,7 +228,7 @@ def make_paths(config: IsacConfig, rng=None) -> tuple[Paths, IsacTruth]:
     num = config.numerology()
     az, dist, vel = _targets(config, rng)
     fc = config.carrier_hz
-    factor = 2.0 if config.propagation == "monostatic" else 1.0
+    factor = config.path_factor
     if config.snap_delays_to_sample_grid:
         step = SPEED_OF_LIGHT / (num.sample_rate_hz * factor)
         dist = step * np.round(dist / step)
