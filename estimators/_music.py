@@ -54,7 +54,13 @@ from ._covariance import (
     _check_shape_seq,
 )
 from ._results import LineEstimate, MultiEstimate, SubspaceWarning
-from ._subspace_kernels import array_power_kernel, newton_geometry_kernel, trig_poly_kernel, upa_power_kernel
+from ._subspace_kernels import (
+    array_power_kernel,
+    newton_geometry_kernel,
+    newton_trig_kernel,
+    trig_poly_kernel,
+    upa_power_kernel,
+)
 
 __all__ = ["music", "music_2d", "music_nd"]
 
@@ -378,8 +384,8 @@ def _quad(theta, model, uc, sign, xp, derivs):
 
 
 def newton_refine(theta, model, u, xp, *, sign: float, step, lower, upper, n_iter: int = 8,
-                  tol: float = 1e-9, use_kernel: bool = True):
-    """Minimise sign * ||U^H a(theta)||^2 from theta (B, K, R) by safeguarded Newton steps.
+                  tol: float = 1e-9, use_kernel: bool = True, diag_sums=None):
+    r"""Minimise sign * ||U^H a(theta)||^2 from theta (B, K, R) by safeguarded Newton steps.
 
     Steps are clipped to ``step`` (per parameter, the grid spacing), taken only where the Hessian
     is positive definite, and halved up to three times until the objective does not increase.
@@ -387,10 +393,22 @@ def newton_refine(theta, model, u, xp, *, sign: float, step, lower, upper, n_ite
     faster through BLAS here) the numba kernel
     :func:`~estimators._subspace_kernels.newton_geometry_kernel` runs the same iteration per
     source (this vectorised form is its twin; the kernel removes ~2 ms of Python overhead per
-    2-D MUSIC call on an 8x8 UPA).
+    2-D MUSIC call on an 8x8 UPA). A one-dimensional Vandermonde model runs
+    :func:`~estimators._subspace_kernels.newton_trig_kernel` on the diagonal sums of
+    :math:`\mathbf U\mathbf U^H` (``diag_sums``, computed from ``u`` when not given): O(M) per
+    evaluation instead of O(M r), and no Python loop (1.2 ms -> 0.05 ms per M = 256 MUSIC call).
     """
     if theta.shape[1] == 0 or theta.shape[0] == 0:
         return theta
+    if (use_kernel and is_numpy_namespace(xp) and isinstance(model, HarmonicModel)
+            and model.idx.shape[0] == 1):
+        c = lowrank_diag_sums(u, xp) if diag_sums is None else diag_sums
+        out = newton_trig_kernel(np.ascontiguousarray(theta[..., 0], dtype=np.float64),
+                                 np.ascontiguousarray(c, dtype=np.complex128), float(sign),
+                                 float(np.asarray(step, dtype=np.float64).reshape(-1)[0]),
+                                 float(np.asarray(lower, dtype=np.float64).reshape(-1)[0]),
+                                 float(np.asarray(upper, dtype=np.float64).reshape(-1)[0]), int(n_iter), float(tol))
+        return out[..., None]
     if use_kernel and is_numpy_namespace(xp) and isinstance(model, GeometryModel) and u.shape[-1] <= 16:
         return newton_geometry_kernel(
             np.ascontiguousarray(theta, dtype=np.float64), 0.0 if model.el is None else float(model.el),
@@ -480,6 +498,7 @@ class LineGrid:
 
     def __init__(self, xp, grid, geometry, lam, el0, m):
         self.xp, self.grid, self.geometry = xp, grid, geometry
+        self._sums = (None, None)        # (subspace, its diagonal sums) of the last Vandermonde power()
         d_ula = None if geometry is None else ula_spacing(geometry)
         self.harmonic = geometry is None or d_ula is not None
         if self.harmonic:
@@ -496,7 +515,9 @@ class LineGrid:
     def power(self, u):
         """sum_k |a(theta_g)^H u[:, :, k]|^2 on the grid, (B, G) float64."""
         if self.harmonic:
-            return trig_poly(lowrank_diag_sums(u, self.xp), self.search, self.xp)
+            c = lowrank_diag_sums(u, self.xp)
+            self._sums = (u, c)                                 # reused by refine() on the same u
+            return trig_poly(c, self.search, self.xp)
         return array_power(u, self.pos_k, self.dirs, self.xp)
 
     def initial(self, idx):
@@ -507,7 +528,8 @@ class LineGrid:
             return theta
         xp = self.xp
         return newton_refine(theta, self.model, u, xp, sign=sign, step=[grid_step(self.search, xp)],
-                             lower=[float(xp.min(self.search))], upper=[float(xp.max(self.search))])
+                             lower=[float(xp.min(self.search))], upper=[float(xp.max(self.search))],
+                             diag_sums=self._sums[1] if self._sums[0] is u else None)
 
     def atoms(self, theta):
         """Steering vectors (B, M, K) of the parameters theta (B, K, 1)."""
