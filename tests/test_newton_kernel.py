@@ -68,3 +68,44 @@ def test_trig_kernel_matches_twin(seed, m, n_src, n_batch, sign):
     one = newton_refine(start, model, u, XP, use_kernel=True, n_iter=1, **kw)
     one_twin = newton_refine(start, model, u, XP, use_kernel=False, n_iter=1, **kw)
     np.testing.assert_allclose(one, one_twin, atol=1e-10)
+
+
+@given(seed=st.integers(0, 2**31), shape=st.lists(st.integers(1, 9), min_size=1, max_size=3),
+       k=st.integers(1, 4), n_batch=st.integers(1, 3), levels=st.sampled_from([0, 3, 6]))
+def test_peak_kernel_matches_twin(seed, shape, k, n_batch, levels):
+    """One-pass top-k local maxima (numba) == the vectorised neighbour comparisons + argpartition.
+
+    ``levels`` > 0 quantises the spectrum so that plateaus and ties occur: then the selected
+    values must agree (which of several equal values is returned may differ).
+    """
+    import math
+    import warnings
+
+    from estimators._music import find_peaks
+    from estimators._results import SubspaceWarning
+
+    rng = np.random.default_rng(seed)
+    if k > math.prod(shape):
+        return
+    spec = rng.standard_normal((n_batch, *shape))
+    if levels:
+        spec = np.round(spec * levels / 2) / levels
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SubspaceWarning)
+        got = find_peaks(spec, k, XP, use_kernel=True)
+        want = find_peaks(spec, k, XP, use_kernel=False)
+    flat = spec.reshape(n_batch, -1)
+    np.testing.assert_array_equal(np.take_along_axis(flat, got, -1), np.take_along_axis(flat, want, -1))
+    if not levels:
+        np.testing.assert_array_equal(got, want)
+
+
+def test_peak_kernel_plateau_counts_once():
+    from estimators._music import find_peaks
+
+    spec = np.array([[0.0, 2.0, 2.0, 1.0, 3.0, 3.0, 3.0, 0.5]])
+    np.testing.assert_array_equal(find_peaks(spec, 2, XP), [[4, 1]])     # first point of each plateau
+    two_d = np.zeros((1, 4, 5))
+    two_d[0, 1, 1] = two_d[0, 1, 2] = 5.0                                # a 2-point plateau
+    two_d[0, 3, 4] = 4.0                                                 # a corner peak
+    np.testing.assert_array_equal(find_peaks(two_d, 2, XP), [[1 * 5 + 1, 3 * 5 + 4]])
