@@ -284,6 +284,11 @@ def case_batches(rng, n_batch, repeat):
         t_l = timeit(lambda: [fn(xi) for xi in x], 1)
         report(case, "one batched call", t_b, None)
         report(case, f"loop of single calls ({t_l / t_b:.1f}x slower)", t_l, None)
+    # The CPU floor of any batched subspace estimator: the batched sample covariance and the
+    # batched Hermitian eigendecomposition alone (NumPy/LAPACK, no estimator code at all).
+    xh = np.conj(np.swapaxes(x, -1, -2))
+    t_f = timeit(lambda: np.linalg.eigh(x @ xh / n), max(1, repeat // 10))
+    report(f"batch {n_batch} x (M={m}, N={n}) floor", "covariance + eigh only (NumPy, batched)", t_f, None)
 
 
 def case_gpu(n_batch, repeat):

@@ -25,7 +25,7 @@ import warnings
 
 import numpy as np
 
-from sensing import Array, asarray_like, check_array, check_bool, check_int, get_xp
+from sensing import Array, asarray_like, check_array, check_bool, check_int, get_xp, is_numpy_namespace as is_numpy
 
 from ._results import SubspaceWarning
 
@@ -291,14 +291,50 @@ def dominant_subspace(xp, k: int, *, data=None, cov=None, method: str = "auto"):
         out = _subspace_iteration(xp, k, data=data, cov=cov)
         if out is not None:
             return out
-    if cov is None:
-        cov = (data @ ct(xp, data)) / data.shape[-1]
-    cov = 0.5 * (cov + ct(xp, cov))
-    vals, vecs = xp.linalg.eigh(cov)
+    vals, vecs = _across_problems(_covariance_eigh, xp, data, cov)
     vals = xp.flip(vals, axis=-1)
     vecs = xp.flip(vecs, axis=-1)[..., :k]
     noise = xp.sum(vals[..., k:], axis=-1) / max(m - k, 1)
     return vecs, vals, noise
+
+
+def _covariance_eigh(xp, data, cov):
+    """eigh of the (Hermitian-symmetrised) covariance, formed from ``data`` when ``cov`` is None."""
+    if cov is None:
+        cov = (data @ ct(xp, data)) / data.shape[-1]
+    cov = 0.5 * (cov + ct(xp, cov))
+    return xp.linalg.eigh(cov)
+
+
+_POOL: list = [None, 0]          # a lazily created thread pool and its size
+
+
+def _across_problems(fn, xp, *arrays, min_per_worker: int = 64):
+    """``fn(xp, *arrays)`` on chunks of the leading (problem) axis in threads, for NumPy batches.
+
+    NumPy's batched ``matmul`` and ``linalg`` loops release the GIL, so a batch of small problems
+    (1000 covariances and eigendecompositions of 16 x 16) splits across cores the way the issue's
+    "one BLAS thread, parallelise across problems" asks; the number of workers is numba's thread
+    count (``NUMBA_NUM_THREADS``, the same knob as the kernels), so one thread means the plain
+    serial call. Results are identical to the serial call (each problem is computed alone).
+    ``None`` entries of ``arrays`` are passed through; ``fn`` returns a tuple of batched arrays.
+    """
+    import numba
+
+    lead = next(a for a in arrays if a is not None)
+    n_workers = min(numba.get_num_threads(), lead.shape[0] // min_per_worker)
+    if n_workers < 2 or not is_numpy(xp):
+        return fn(xp, *arrays)
+    if _POOL[1] != n_workers:
+        from concurrent.futures import ThreadPoolExecutor
+
+        if _POOL[0] is not None:
+            _POOL[0].shutdown(wait=False)
+        _POOL[0], _POOL[1] = ThreadPoolExecutor(n_workers, thread_name_prefix="subspace"), n_workers
+    bounds = np.linspace(0, lead.shape[0], n_workers + 1).astype(int)
+    parts = list(_POOL[0].map(lambda lo_hi: fn(xp, *[None if a is None else a[lo_hi[0]:lo_hi[1]] for a in arrays]),
+                              zip(bounds[:-1], bounds[1:])))
+    return tuple(np.concatenate([p[i] for p in parts]) for i in range(len(parts[0])))
 
 
 def _subspace_iteration(xp, k, *, data=None, cov=None, tol=1e-10, max_iter=60):
