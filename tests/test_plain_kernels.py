@@ -37,3 +37,67 @@ def test_plain_averaging_rejects_nan_and_inf_with_the_input_count():
         y[2, 7, 9] = bad
         with pytest.raises(ValueError, match="tensor.*2 NaN/inf"):
             plain(y, ula(4, num.wavelength_m / 2), num, deltas=(1, 4, 14), n_objects=1)
+
+
+# -- Tensor-OMP selection kernel ------------------------------------------------------------------
+def _omp_problem(seed, s, ks, ns, noise):
+    from estimators._plain import _dictionary
+
+    rng = np.random.default_rng(seed)
+    dicts = [_dictionary(XP, np.sort(rng.uniform(-3, 3, k)), n, np.complex128) for k, n in zip(ks, ns)]
+    y = (rng.standard_normal((s,) + ns) + 1j * rng.standard_normal((s,) + ns)) / noise
+    for _ in range(2):                   # two atoms in noise, so that the picks have a structure to find
+        t = [rng.integers(0, k) for k in ks]
+        y = y + np.einsum("i,j,k->ijk", *[a[:, i] for a, i in zip(dicts, t)])[None]
+    return y, dicts
+
+
+@given(seed=st.integers(0, 2**31), s=st.integers(1, 2), ks=st.tuples(*[st.integers(1, 3)] * 3),
+       noise=st.sampled_from([1.0, 10.0, 1e3]), n_sel=st.integers(1, 30))
+def test_omp_kernel_matches_twin(seed, s, ks, noise, n_sel):
+    """Same picks (also after the span holds every candidate), same core and residual as the twin."""
+    from estimators._plain import _tensor_omp, _tensor_omp_direct, _tensor_omp_xp
+
+    y, dicts = _omp_problem(seed, s, ks, (7, 8, 9), noise)
+    got = _tensor_omp(XP, y, dicts, n_sel)
+    want = _tensor_omp_xp(XP, y, dicts, n_sel)
+    direct = _tensor_omp_direct(XP, y, dicts, n_sel)
+    assert got[0].shape[0] == min(n_sel, ks[0] * ks[1] * ks[2])
+    np.testing.assert_array_equal(got[0], want[0])
+    np.testing.assert_array_equal(got[0], direct[0])
+    scale = np.abs(y).max()
+    for u, v in zip(got[1:], want[1:]):
+        np.testing.assert_allclose(u, v, rtol=1e-9, atol=1e-9 * scale)
+
+
+def test_omp_kernel_declines_ill_conditioned_grams_and_the_twin_runs():
+    from estimators._plain import _OMP_MAX_COND, _dictionary, _tensor_omp, _tensor_omp_xp
+    from estimators._plain_kernels import tensor_omp_kernel
+
+    rng = np.random.default_rng(5)
+    dicts = [_dictionary(XP, w, n, np.complex128) for w, n in
+             (([0.3, 0.3 + 1e-7], 8), ([-1.0, 1.0], 9), ([0.5], 10))]        # near-duplicate angle atoms
+    y = rng.standard_normal((1, 8, 9, 10)) + 1j * rng.standard_normal((1, 8, 9, 10))
+    grams = [a.conj().T @ a for a in dicts]
+    assert np.linalg.cond(grams[0]) > _OMP_MAX_COND
+    c0 = np.einsum("sijk,ia,jb,kc->sabc", y, *[a.conj() for a in dicts])
+    ok, sel, _, _, _ = tensor_omp_kernel(c0, *grams, 3, _OMP_MAX_COND)
+    assert not ok and sel.shape == (0, 3)
+    ok, sel, _, _, _ = tensor_omp_kernel(c0, *grams, 3, 1e20)                  # guard lifted: it runs
+    assert ok and sel.shape == (3, 3)
+    got, want = _tensor_omp(XP, y, dicts, 3), _tensor_omp_xp(XP, y, dicts, 3)
+    np.testing.assert_array_equal(got[0], want[0])
+    for u, v in zip(got[1:], want[1:]):
+        np.testing.assert_array_equal(u, v)                                     # the twin itself ran
+
+
+def test_omp_picks_the_first_triple_once_the_span_is_complete():
+    """After U_1 x U_2 x U_3 holds every candidate the exact correlations are 0: ties -> first index."""
+    from estimators._plain import _dictionary, _tensor_omp
+
+    dicts = [_dictionary(XP, np.array(w), n, np.complex128) for w, n in
+             (([0.2, 1.4], 6), ([-0.7], 7), ([0.9, -2.0], 8))]
+    a, d, v = dicts
+    y = (np.einsum("i,j,k->ijk", a[:, 1], d[:, 0], v[:, 0]) + 0.5 * np.einsum("i,j,k->ijk", a[:, 0], d[:, 0], v[:, 1]))[None]
+    sel = _tensor_omp(XP, y, dicts, 4)[0]
+    np.testing.assert_array_equal(sel, [[1, 0, 0], [0, 0, 1], [0, 0, 0], [1, 0, 1]])
