@@ -7,6 +7,7 @@ per-axis NumPy reductions (one thread, this machine).
 
 from __future__ import annotations
 
+import cmath
 import math
 
 import numba as nb
@@ -181,3 +182,274 @@ def tensor_omp_kernel(c0, g1, g2, g3, n_sel, max_cond):  # pragma: no cover - ji
             back = _mode_product(back, gu, m + 1)
         corr = c0 - back
     return True, sel[:n_found], uniq, counts, core
+
+
+# ------------------------------------------------------------------------------------------------
+# signal-subspace root-MUSIC of one mode (twin: ``_plain._signal_root_music_np``)
+# ------------------------------------------------------------------------------------------------
+_EPS = 2.220446049250313e-16
+
+
+@nb.njit(cache=True, fastmath={"contract"})
+def _horner_many(pr, pi_, pa, xr, xi, m, vr, vi, dr, di, bd):  # pragma: no cover - jitted
+    """p(x), p'(x) and the rounding bound sum_i |p_i||x|^(n-i) at the points x[:m] (highest power
+    first; real and imaginary parts split, roots innermost so that the loop vectorises)."""
+    n = pr.shape[0] - 1
+    ax = np.empty(m)
+    for r in range(m):
+        vr[r] = pr[0]
+        vi[r] = pi_[0]
+        dr[r] = 0.0
+        di[r] = 0.0
+        bd[r] = pa[0]
+        ax[r] = math.sqrt(xr[r] * xr[r] + xi[r] * xi[r])
+    for k in range(1, n + 1):
+        cr = pr[k]
+        ci = pi_[k]
+        ca = pa[k]
+        for r in range(m):
+            a = xr[r]
+            b = xi[r]
+            v_r = vr[r]
+            v_i = vi[r]
+            d_r = dr[r] * a - di[r] * b + v_r
+            d_i = dr[r] * b + di[r] * a + v_i
+            dr[r] = d_r
+            di[r] = d_i
+            vr[r] = v_r * a - v_i * b + cr
+            vi[r] = v_r * b + v_i * a + ci
+            bd[r] = bd[r] * ax[r] + ca
+
+
+@nb.njit(cache=True, fastmath={"contract", "reassoc"})
+def _pair_sums_all(zr, zi, sr, si):  # pragma: no cover - jitted
+    """sum_{j != i} 1/(z_i - z_j) for every i, each pair computed once (one real division per pair)."""
+    n = zr.shape[0]
+    for i in range(n):
+        sr[i] = 0.0
+        si[i] = 0.0
+    for i in range(n):
+        a = zr[i]
+        b = zi[i]
+        acc_r = 0.0
+        acc_i = 0.0
+        for j in range(i + 1, n):
+            d_r = a - zr[j]
+            d_i = b - zi[j]
+            inv = 1.0 / (d_r * d_r + d_i * d_i + 1e-300)
+            t_r = d_r * inv
+            t_i = d_i * inv
+            acc_r += t_r
+            acc_i -= t_i
+            sr[j] -= t_r
+            si[j] += t_i
+        sr[i] += acc_r
+        si[i] += acc_i
+
+
+@nb.njit(cache=True, fastmath={"contract"})
+def _pair_sums_some(zr, zi, xr, xi, m, sr, si):  # pragma: no cover - jitted
+    """sum_j 1/(x_r - z_j) over all roots z (the x_r = z_i term is 0: 0 * 1e300) for r < m."""
+    n = zr.shape[0]
+    for r in range(m):
+        sr[r] = 0.0
+        si[r] = 0.0
+    for j in range(n):
+        a = zr[j]
+        b = zi[j]
+        for r in range(m):
+            d_r = xr[r] - a
+            d_i = xi[r] - b
+            inv = 1.0 / (d_r * d_r + d_i * d_i + 1e-300)
+            sr[r] += d_r * inv
+            si[r] -= d_i * inv
+
+
+@nb.njit(cache=True)
+def aberth_jacobi_kernel(coefs, max_iter, tol):  # pragma: no cover - jitted
+    r"""All roots of one polynomial (coefficients highest power first, ``coefs[0] != 0``).
+
+    Aberth-Ehrlich iteration in its Jacobi form: each sweep evaluates :math:`p/p'` at every active
+    root at once (vectorised Horner; for :math:`|z| > 1` the reversed polynomial at :math:`1/z`)
+    and moves all of them with the sums :math:`\sum_{j\ne i}1/(z_i - z_j)` of the previous
+    positions. Start, stopping rules and outputs as the subspace toolbox's Gauss-Seidel
+    ``aberth_kernel``: a root stops when :math:`|p(z)|` is at the rounding level
+    :math:`8\epsilon\sum_i|p_i||z|^{n-i}` or its step is below ``tol``·max(1, |z|). About 1.5x
+    the sweeps of the Gauss-Seidel form, each far cheaper (measured 208 -> 100 µs at degree 88).
+
+    Returns (roots (n,) complex128, converged bool).
+    """
+    n = coefs.shape[0] - 1
+    p = coefs / coefs[0]
+    rho = abs(p[n]) ** (1.0 / n) if abs(p[n]) > 0 else 1.0
+    if rho == 0.0 or not math.isfinite(rho):
+        rho = 1.0
+    zr = np.empty(n)
+    zi = np.empty(n)
+    for i in range(n):
+        rad = rho * (0.8 if i % 2 == 0 else 1.25)
+        ang = 2.0 * math.pi * i / n + 0.4
+        zr[i] = rad * math.cos(ang)
+        zi[i] = rad * math.sin(ang)
+    pr = p.real.copy()
+    pi_ = p.imag.copy()
+    pa = np.abs(p)
+    qr = pr[::-1].copy()
+    qi = pi_[::-1].copy()
+    qa = pa[::-1].copy()
+    done = np.zeros(n, dtype=np.bool_)
+    idx_in = np.empty(n, dtype=np.int64)
+    idx_out = np.empty(n, dtype=np.int64)
+    act = np.empty(n, dtype=np.int64)
+    xr = np.empty(n)
+    xi = np.empty(n)
+    vr = np.empty(n)
+    vi = np.empty(n)
+    dr = np.empty(n)
+    di = np.empty(n)
+    bd = np.empty(n)
+    rr = np.empty(n)
+    ri = np.empty(n)
+    sr = np.empty(n)
+    si = np.empty(n)
+    n_done = 0
+    for _ in range(max_iter):
+        m_in = 0
+        m_out = 0
+        for i in range(n):
+            if not done[i]:
+                if zr[i] * zr[i] + zi[i] * zi[i] <= 1.0:
+                    idx_in[m_in] = i
+                    m_in += 1
+                else:
+                    idx_out[m_out] = i
+                    m_out += 1
+        n_act = 0
+        # |z| <= 1: Newton ratio p/p'
+        for r in range(m_in):
+            xr[r] = zr[idx_in[r]]
+            xi[r] = zi[idx_in[r]]
+        _horner_many(pr, pi_, pa, xr, xi, m_in, vr, vi, dr, di, bd)
+        for r in range(m_in):
+            i = idx_in[r]
+            av = math.sqrt(vr[r] * vr[r] + vi[r] * vi[r])
+            if av <= 8.0 * _EPS * bd[r]:                   # p(z) at rounding level (or exactly 0)
+                done[i] = True
+                n_done += 1
+                continue
+            der = complex(dr[r], di[r])
+            ratio = complex(vr[r], vi[r]) / der if der != 0 else 1e-3 + 0j
+            rr[i] = ratio.real
+            ri[i] = ratio.imag
+            act[n_act] = i
+            n_act += 1
+        # |z| > 1: p(z) = z^n q(1/z), p'/p = (n - w q'(w)/q(w)) / z with w = 1/z (no overflow)
+        for r in range(m_out):
+            w = 1.0 / complex(zr[idx_out[r]], zi[idx_out[r]])
+            xr[r] = w.real
+            xi[r] = w.imag
+        _horner_many(qr, qi, qa, xr, xi, m_out, vr, vi, dr, di, bd)
+        for r in range(m_out):
+            i = idx_out[r]
+            av = math.sqrt(vr[r] * vr[r] + vi[r] * vi[r])
+            if av <= 8.0 * _EPS * bd[r]:
+                done[i] = True
+                n_done += 1
+                continue
+            w = complex(xr[r], xi[r])
+            lg = (n - w * complex(dr[r], di[r]) / complex(vr[r], vi[r])) / complex(zr[i], zi[i])
+            ratio = 1.0 / lg if lg != 0 else 1e-3 + 0j
+            rr[i] = ratio.real
+            ri[i] = ratio.imag
+            act[n_act] = i
+            n_act += 1
+        if n_act == 0:
+            break
+        # pair sums at the previous positions: every pair once while most roots move, else per root
+        if 2 * n_act > n:
+            _pair_sums_all(zr, zi, sr, si)
+            for r in range(n_act):
+                xr[r] = sr[act[r]]
+                xi[r] = si[act[r]]
+        else:
+            for r in range(n_act):
+                vr[r] = zr[act[r]]
+                vi[r] = zi[act[r]]
+            _pair_sums_some(zr, zi, vr, vi, n_act, xr, xi)
+        for r in range(n_act):
+            i = act[r]
+            ratio = complex(rr[i], ri[i])
+            den = 1.0 - ratio * complex(xr[r], xi[r])
+            step = ratio / den if den != 0 else ratio
+            z = complex(zr[i], zi[i]) - step
+            zr[i] = z.real
+            zi[i] = z.imag
+            if abs(step) <= tol * max(1.0, abs(z)):
+                done[i] = True
+                n_done += 1
+        if n_done == n:
+            break
+    roots = np.empty(n, dtype=np.complex128)
+    for i in range(n):
+        roots[i] = complex(zr[i], zi[i])
+    return roots, n_done == n
+
+
+@nb.njit(cache=True)
+def signal_root_music_kernel(vs, k, merge, max_iter, tol):  # pragma: no cover - jitted
+    r"""PLAIN's signal-subspace root-MUSIC on the signal eigenvectors ``vs`` (m, K) complex128.
+
+    Coefficients :math:`c_l = \sum_{c - r = l}(\mathbf V_s\mathbf V_s^H)_{r,c}` (lag
+    :math:`l = -(m-1)\dots m-1`) minus :math:`m` at lag 0, roots by :func:`aberth_jacobi_kernel`,
+    then the reference rule: roots sorted by :math:`|1 - |z||` (stable), taken greedily, skipping a
+    root whose angle is within ``merge`` of one already taken, until ``k``.
+
+    Returns (ok, angles, radii); ``ok`` is False (nothing computed) when the leading coefficient
+    is negligible or the iteration did not converge: the caller then runs the twin.
+    """
+    m, n_vec = vs.shape
+    coef = np.zeros(2 * m - 1, dtype=np.complex128)            # index l + m - 1
+    for r in range(m):
+        for c in range(m):
+            acc = 0j
+            for i in range(n_vec):
+                acc += vs[r, i] * np.conj(vs[c, i])
+            coef[c - r + m - 1] += acc
+    coef[m - 1] -= m
+    poly = coef[::-1].copy()                                   # highest power (lag m-1) first
+    peak = 0.0
+    for i in range(poly.shape[0]):
+        peak = max(peak, abs(poly[i]))
+    empty = np.zeros(0)
+    if not abs(poly[0]) > 1e-13 * peak:
+        return False, empty, empty
+    roots, ok = aberth_jacobi_kernel(poly, max_iter, tol)
+    if not ok:
+        return False, empty, empty
+    dist = np.empty(roots.shape[0])
+    for i in range(roots.shape[0]):
+        dist[i] = abs(1.0 - abs(roots[i]))
+    order = np.argsort(dist, kind="mergesort")
+    picked = np.empty(k, dtype=np.complex128)
+    n_p = 0
+    for o in order:
+        z = roots[o]
+        if z == 0 or not (math.isfinite(z.real) and math.isfinite(z.imag)):
+            continue
+        close = False
+        for j in range(n_p):
+            if abs(cmath.phase(z * np.conj(picked[j]))) < merge:
+                close = True
+                break
+        if close:
+            continue
+        picked[n_p] = z
+        n_p += 1
+        if n_p == k:
+            break
+    ang = np.empty(n_p)
+    rad = np.empty(n_p)
+    for j in range(n_p):
+        ang[j] = cmath.phase(picked[j])
+        rad[j] = abs(picked[j])
+    return True, ang, rad
