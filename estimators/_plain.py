@@ -39,6 +39,7 @@ Differences from the MATLAB reference code (PLAIN.md §13), all deliberate:
 
 from __future__ import annotations
 
+import functools
 import math
 import time
 from collections.abc import Sequence
@@ -66,7 +67,12 @@ from sensing import (
 )
 
 from ._order import criterion_from_eigenvalues
-from ._plain_kernels import block_average_kernel, signal_root_music_kernel, tensor_omp_kernel
+from ._plain_kernels import (
+    block_average_kernel,
+    fb_real_rows_kernel,
+    signal_root_music_kernel,
+    tensor_omp_kernel,
+)
 from ._rootmusic import polynomial_roots
 from ._tensor import _mode_gram, _multi
 
@@ -412,6 +418,59 @@ def _normalise_fb(r: np.ndarray) -> np.ndarray:
     return 0.5 * (r + r[::-1, ::-1].conj())
 
 
+@functools.lru_cache(maxsize=16)
+def _unitary_q(n: int) -> np.ndarray:
+    r"""The unitary :math:`\mathbf Q_n` with :math:`\mathbf J\mathbf Q = \mathbf Q^*` (Haardt and Nossek's
+    left-Π-real basis): :math:`\frac1{\sqrt2}[\mathbf I, j\mathbf I; \boldsymbol\Pi, -j\boldsymbol\Pi]`, with
+    a middle row/column :math:`\sqrt2\,\mathbf e` for odd n. Read-only (cached)."""
+    p = n // 2
+    q = np.zeros((n, n), dtype=np.complex128)
+    h = 1.0 / math.sqrt(2.0)
+    for i in range(p):
+        q[i, i] = h
+        q[i, n - p + i] = 1j * h
+        q[n - 1 - i, i] = h
+        q[n - 1 - i, n - p + i] = -1j * h
+    if n % 2:
+        q[p, p] = 1.0
+    q.setflags(write=False)
+    return q
+
+
+def _unfold3(x: np.ndarray, mode: int) -> np.ndarray:
+    """(S, N1, N2, N3) -> (pre, N_mode, post) view of a C-contiguous tensor (``mode`` = tensor axis)."""
+    sh = x.shape
+    return x.reshape(math.prod(sh[:mode]), sh[mode], math.prod(sh[mode + 1:]))
+
+
+def _fb_real_rows_np(y3: np.ndarray) -> tuple[np.ndarray, float]:
+    """NumPy twin of :func:`_plain_kernels.fb_real_rows_kernel`: ([Re Z, Im Z], max_i ||Y_i||^2)."""
+    n = y3.shape[1]
+    y = np.moveaxis(y3, 1, 0).reshape(n, -1)
+    z = _unitary_q(n).conj().T @ y
+    return np.concatenate([z.real, z.imag], axis=1), float(np.max(np.sum(np.abs(y) ** 2, axis=1)))
+
+
+def _real_fb_eig(x: np.ndarray, mode: int):
+    r"""EVD of the normalised FB covariance of a mode unfolding through its real form (NumPy).
+
+    :math:`\mathbf R_{fb} = \tfrac12(\mathbf R + \mathbf J\mathbf R^*\mathbf J)` with
+    :math:`\mathbf R = \mathbf Y\mathbf Y^H/\max|\mathbf Y\mathbf Y^H|` is centro-Hermitian, so
+    :math:`\mathbf S = \mathbf Q^H\mathbf R_{fb}\mathbf Q = \mathbf W\mathbf W^T/\max_i\lVert\mathbf y_i\rVert^2`
+    is real symmetric (the peak of a Gram matrix is on its diagonal): same eigenvalues, eigenvectors
+    :math:`\mathbf Q\mathbf U`. A real GEMM and a real EVD instead of a complex rank-k update and
+    a complex EVD: measured 0.78 -> 0.45 ms for the three modes of the released example (one
+    thread). Returns (eigenvalues descending, U descending (real), number of columns).
+    """
+    y3 = _unfold3(x, mode)
+    w_rows, peak = fb_real_rows_kernel(y3)
+    s = w_rows @ w_rows.T
+    if peak > 0:
+        s /= peak
+    lam, u = np.linalg.eigh(s)
+    return lam[::-1], u[:, ::-1], y3.shape[0] * y3.shape[2]
+
+
 def _aic(eigs_desc: np.ndarray, n_cols: int) -> np.ndarray:
     r"""PLAIN's information criterion :math:`\mathrm{IC}(k)`, :math:`k = 1, \dots, N'-1` (PLAIN.md §5).
 
@@ -481,14 +540,20 @@ def _signal_root_music_np(vs: np.ndarray, k: int, root_finder: str = "aberth") -
 def _estimate_order_and_roots(r: np.ndarray, n_cols: int, order: int | None, root_finder: str = "aberth"):
     """EVD -> AIC (unless ``order``) -> signal-subspace root-MUSIC on a normalised FB covariance."""
     w, v = np.linalg.eigh(r)
-    w = w[::-1]
-    v = v[:, ::-1]
+    return _order_and_roots(w[::-1], v[:, ::-1], None, n_cols, order, root_finder)
+
+
+def _order_and_roots(w: np.ndarray, v: np.ndarray, q: np.ndarray | None, n_cols: int, order: int | None,
+                     root_finder: str):
+    """AIC (unless ``order``) -> root-MUSIC on the signal eigenvectors ``q @ v[:, :k]`` (``v`` itself
+    when ``q`` is None); ``w``, ``v`` descending."""
     ic = None
     if order is None:
         ic = _aic(w, n_cols)
         order = int(np.argmin(ic)) + 1
-    order = max(1, min(order, r.shape[0] - 1))
-    omegas, radii = _signal_root_music(v[:, :order], order, root_finder)
+    order = max(1, min(order, w.shape[0] - 1))
+    vs = v[:, :order] if q is None else q @ v[:, :order]
+    omegas, radii = _signal_root_music(vs, order, root_finder)
     return omegas, radii, w, order, ic
 
 
@@ -509,10 +574,19 @@ def _map_mode(mode: int, omegas: np.ndarray, *, delta: int, spacing_m: float, nu
 
 
 def _mode_stage(xp, x, mode: int, order, *, delta, spacing_m, numerology,
-                root_finder="aberth") -> tuple[ModeCandidates, float]:
+                root_finder="aberth", real_fb: bool | None = None) -> tuple[ModeCandidates, float]:
+    """Stage 2 on dimension ``mode`` (0, 1, 2). ``real_fb`` (default: NumPy complex128 input) takes
+    the real form of the FB covariance (:func:`_real_fb_eig`), else the complex one (any namespace;
+    its twin)."""
     t0 = time.perf_counter()
-    r, n_cols = _normalised_fb_covariance(xp, x, mode + 1)
-    omegas, radii, w, k, ic = _estimate_order_and_roots(r, n_cols, order, root_finder)
+    if real_fb is None:
+        real_fb = is_numpy_namespace(xp) and x.dtype == np.complex128
+    if real_fb:
+        w, u, n_cols = _real_fb_eig(np.ascontiguousarray(x), mode + 1)
+        omegas, radii, w, k, ic = _order_and_roots(w, u, _unitary_q(u.shape[0]), n_cols, order, root_finder)
+    else:
+        r, n_cols = _normalised_fb_covariance(xp, x, mode + 1)
+        omegas, radii, w, k, ic = _estimate_order_and_roots(r, n_cols, order, root_finder)
     om, vals, keep = _map_mode(mode, omegas, delta=delta, spacing_m=spacing_m, numerology=numerology)
     cand = ModeCandidates(_MODE_NAMES[mode], om, vals, radii[keep], w, k, ic, n_cols)
     return cand, time.perf_counter() - t0
@@ -845,6 +919,8 @@ def plain(tensor: Array, rx_array: ArrayGeometry, numerology: Numerology, *, com
     t_comp = time.perf_counter() - t0
 
     # ---- stage 2 (independent per mode)
+    if is_numpy_namespace(xp) and y.dtype == np.complex128:
+        y = np.ascontiguousarray(y)                # decimation gives a strided view: copy once
     order = n_objects if selection == "true_count" else None
     kw = dict(spacing_m=float(rx_array.spacing_m[0]), numerology=numerology, root_finder=root_finder)
     jobs = [(m, dict(delta=comp.deltas[m], **kw)) for m in range(3)]

@@ -453,3 +453,61 @@ def signal_root_music_kernel(vs, k, merge, max_iter, tol):  # pragma: no cover -
         ang[j] = cmath.phase(picked[j])
         rad[j] = abs(picked[j])
     return True, ang, rad
+
+
+# ------------------------------------------------------------------------------------------------
+# real-valued forward-backward covariance rows (twin: ``_plain._fb_real_rows_np``)
+# ------------------------------------------------------------------------------------------------
+@nb.njit(cache=True)
+def fb_real_rows_kernel(y3):  # pragma: no cover - jitted
+    r"""Rows :math:`\mathbf W = [\mathrm{Re}\,\mathbf Z, \mathrm{Im}\,\mathbf Z]` with
+    :math:`\mathbf Z = \mathbf Q^H\mathbf Y` for the mode unfolding held as ``y3`` (pre, N, post)
+    complex128 (:math:`\mathbf Y[i, a\cdot post + b] = y3[a, i, b]`), and
+    :math:`\max_i\lVert\mathbf Y[i, :]\rVert^2`.
+
+    :math:`\mathbf Q` is the unitary centro-Hermitian basis of Unitary ESPRIT (with
+    :math:`N = 2p` or :math:`2p+1`): row :math:`i < p` of :math:`\mathbf Z` is
+    :math:`(\mathbf y_i + \mathbf y_{N-1-i})/\sqrt2`, row :math:`p + \text{odd} + i` is
+    :math:`-j(\mathbf y_i - \mathbf y_{N-1-i})/\sqrt2`, the middle row of odd :math:`N` is
+    :math:`\mathbf y_p`. Then :math:`\mathbf W\mathbf W^T = \mathrm{Re}(\mathbf Z\mathbf Z^H) =
+    \mathbf Q^H\,\tfrac12(\mathbf Y\mathbf Y^H + \mathbf J(\mathbf Y\mathbf Y^H)^*\mathbf J)\,\mathbf Q`.
+    One pass over the tensor; replaces the transposing copy of the unfolding.
+    """
+    pre, n, post = y3.shape
+    p = n // 2
+    odd = n - 2 * p
+    n_col = pre * post
+    w = np.empty((n, 2 * n_col))
+    norms = np.zeros(n)
+    h = 1.0 / math.sqrt(2.0)
+    for a in range(pre):
+        off = a * post
+        for i in range(p):
+            lo = y3[a, i]
+            hi = y3[a, n - 1 - i]
+            top = w[i]
+            bot = w[p + odd + i]
+            s_lo = 0.0
+            s_hi = 0.0
+            for b in range(post):
+                u = lo[b]
+                v = hi[b]
+                top[off + b] = (u.real + v.real) * h
+                top[n_col + off + b] = (u.imag + v.imag) * h
+                bot[off + b] = (u.imag - v.imag) * h
+                bot[n_col + off + b] = (v.real - u.real) * h
+                s_lo += u.real * u.real + u.imag * u.imag
+                s_hi += v.real * v.real + v.imag * v.imag
+            norms[i] += s_lo
+            norms[n - 1 - i] += s_hi
+        if odd:
+            mid = y3[a, p]
+            row = w[p]
+            s = 0.0
+            for b in range(post):
+                u = mid[b]
+                row[off + b] = u.real
+                row[n_col + off + b] = u.imag
+                s += u.real * u.real + u.imag * u.imag
+            norms[p] += s
+    return w, norms.max()

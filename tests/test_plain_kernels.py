@@ -6,7 +6,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from estimators._plain import _block_mean
-from estimators._plain_kernels import block_average_kernel
+from estimators._plain_kernels import block_average_kernel, fb_real_rows_kernel
 
 XP = aac.array_namespace(np.empty(0))
 
@@ -161,3 +161,55 @@ def test_root_music_kernel_declines_a_vanishing_leading_coefficient():
     ok, ang, _ = signal_root_music_kernel(vs, 1, 1e-3, 200, 1e-14)
     assert not ok and ang.size == 0
     np.testing.assert_array_equal(_signal_root_music(vs, 1)[0], _signal_root_music_np(vs, 1)[0])
+
+
+# -- real form of the forward-backward covariance ----------------------------------------------------
+@given(seed=st.integers(0, 2**31), shape=st.tuples(st.integers(1, 2), *[st.integers(1, 7)] * 3),
+       mode=st.integers(1, 3))
+def test_fb_real_rows_kernel_matches_twin(seed, shape, mode):
+    from estimators._plain import _fb_real_rows_np, _unfold3
+
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal(shape) + 1j * rng.standard_normal(shape)
+    y3 = _unfold3(x, mode)
+    w, peak = fb_real_rows_kernel(y3)
+    w0, peak0 = _fb_real_rows_np(y3)
+    np.testing.assert_allclose(w, w0, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(peak, peak0, rtol=1e-12)
+
+
+@given(n=st.integers(1, 12))
+def test_unitary_q_is_unitary_and_maps_fb_covariances_to_real_ones(n):
+    from estimators._plain import _normalise_fb, _unitary_q
+
+    q = _unitary_q(n)
+    np.testing.assert_allclose(q.conj().T @ q, np.eye(n), atol=1e-15)
+    np.testing.assert_allclose(q[::-1], q.conj(), atol=0)                     # J Q = Q*
+    rng = np.random.default_rng(n)
+    y = rng.standard_normal((n, 9)) + 1j * rng.standard_normal((n, 9))
+    s = q.conj().T @ _normalise_fb(y @ y.conj().T) @ q
+    assert np.abs(s.imag).max() < 1e-14
+
+
+@given(seed=st.integers(0, 2**31), mode=st.integers(0, 2), snr=st.sampled_from([0.0, 20.0]),
+       shape=st.sampled_from([(1, 6, 9, 8), (2, 5, 8, 7), (1, 16, 45, 40)]))
+def test_real_fb_mode_stage_matches_the_complex_twin(seed, mode, snr, shape):
+    """Eigenvalues, AIC and candidates of the real form equal those of the complex covariance."""
+    from estimators._plain import _mode_stage
+    from sensing import Numerology
+
+    rng = np.random.default_rng(seed)
+    k = 3
+    w = [rng.uniform(-3, 3, k) for _ in range(3)]
+    g = rng.standard_normal(k) + 1j * rng.standard_normal(k)
+    x = np.einsum("p,ip,jp,lp->ijl", g, *[np.exp(1j * np.outer(np.arange(n), wm)) for n, wm in zip(shape[1:], w)])
+    x = np.broadcast_to(x, shape) * (1 + np.arange(shape[0]))[:, None, None, None]
+    x = x + 10 ** (-snr / 20) * (rng.standard_normal(shape) + 1j * rng.standard_normal(shape))
+    kw = dict(delta=1, spacing_m=0.005, numerology=Numerology(26e9, 60e3, shape[2], shape[3]))
+    got, _ = _mode_stage(XP, x, mode, None, real_fb=True, **kw)
+    want, _ = _mode_stage(XP, x, mode, None, real_fb=False, **kw)
+    scale = want.eigenvalues[0]
+    np.testing.assert_allclose(got.eigenvalues, want.eigenvalues, rtol=0, atol=1e-12 * scale)
+    np.testing.assert_allclose(got.information_criterion, want.information_criterion, rtol=1e-8)
+    assert got.order == want.order and got.n_columns == want.n_columns
+    np.testing.assert_allclose(np.sort(got.omegas), np.sort(want.omegas), atol=1e-7)
