@@ -511,3 +511,57 @@ def fb_real_rows_kernel(y3):  # pragma: no cover - jitted
                 s += u.real * u.real + u.imag * u.imag
             norms[p] += s
     return w, norms.max()
+
+
+@nb.njit(cache=True)
+def fb_real_cols_kernel(y2):  # pragma: no cover - jitted
+    """:func:`fb_real_rows_kernel` for the last mode (``post`` = 1), y2 (pre, N): returns
+    ``W.T`` (2 pre, N), C-contiguous (row-wise writes), and the peak row energy."""
+    pre, n = y2.shape
+    p = n // 2
+    odd = n - 2 * p
+    wt = np.empty((2 * pre, n))
+    norms = np.zeros(n)
+    h = 1.0 / math.sqrt(2.0)
+    for a in range(pre):
+        src = y2[a]
+        re = wt[a]
+        im = wt[pre + a]
+        for i in range(p):
+            u = src[i]
+            v = src[n - 1 - i]
+            re[i] = (u.real + v.real) * h
+            im[i] = (u.imag + v.imag) * h
+            re[p + odd + i] = (u.imag - v.imag) * h
+            im[p + odd + i] = (v.real - u.real) * h
+        if odd:
+            u = src[p]
+            re[p] = u.real
+            im[p] = u.imag
+        for i in range(n):
+            u = src[i]
+            norms[i] += u.real * u.real + u.imag * u.imag
+    return wt, norms.max()
+
+
+@nb.njit(cache=True)
+def plain_ic_kernel(eigs_desc, n_cols):  # pragma: no cover - jitted
+    r"""PLAIN's :math:`\mathrm{IC}(k) = \tfrac12\mathrm{AIC}(k) + 1`, :math:`k = 1, \dots, N'-1`, from
+    descending eigenvalues (twin: ``_order.criterion_from_eigenvalues(..., "aic")``, same flooring
+    of vanishing eigenvalues at :math:`10^{-14}N'\max|\lambda|`, same summation order)."""
+    m = eigs_desc.shape[0]
+    top = 0.0
+    for i in range(m):
+        top = max(top, abs(eigs_desc[i]))
+    floor = top * 1e-14 * m if top > 0 else 1.0
+    out = np.empty(m - 1)
+    s = 0.0
+    sl = 0.0
+    for k in range(m - 1, 0, -1):                 # tails summed from the smallest eigenvalue up
+        lam = max(eigs_desc[k], floor)
+        s += lam
+        sl += math.log(lam)
+        cnt = float(m - k)
+        ratio = max(math.log(s / cnt) - sl / cnt, 0.0)
+        out[k - 1] = 0.5 * (2.0 * n_cols * cnt * ratio + 2.0 * k * (2.0 * m - k)) + 1.0
+    return out

@@ -213,3 +213,27 @@ def test_real_fb_mode_stage_matches_the_complex_twin(seed, mode, snr, shape):
     np.testing.assert_allclose(got.information_criterion, want.information_criterion, rtol=1e-8)
     assert got.order == want.order and got.n_columns == want.n_columns
     np.testing.assert_allclose(np.sort(got.omegas), np.sort(want.omegas), atol=1e-7)
+
+
+@given(seed=st.integers(0, 2**31), pre=st.integers(1, 9), n=st.integers(1, 9))
+def test_fb_real_cols_kernel_is_the_transposed_rows(seed, pre, n):
+    from estimators._plain import _fb_real_rows_np
+    from estimators._plain_kernels import fb_real_cols_kernel
+
+    rng = np.random.default_rng(seed)
+    y2 = rng.standard_normal((pre, n)) + 1j * rng.standard_normal((pre, n))
+    w_t, peak = fb_real_cols_kernel(y2)
+    w0, peak0 = _fb_real_rows_np(y2[:, :, None])
+    np.testing.assert_allclose(w_t.T, w0, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(peak, peak0, rtol=1e-12)
+
+
+@given(seed=st.integers(0, 2**31), m=st.integers(2, 50), n_zero=st.integers(0, 3),
+       n_cols=st.integers(1, 5000), scale=st.sampled_from([1e-200, 1.0, 1e200]))
+def test_ic_kernel_matches_the_toolbox_criterion(seed, m, n_zero, n_cols, scale):
+    from estimators._plain import _aic, _aic_np
+
+    rng = np.random.default_rng(seed)
+    lam = np.sort(rng.exponential(size=m))[::-1] * scale
+    lam[m - min(n_zero, m):] = 0.0                       # vanishing eigenvalues are floored alike
+    np.testing.assert_allclose(_aic(lam, n_cols), _aic_np(lam, n_cols), rtol=1e-12)
