@@ -19,13 +19,24 @@ first and :math:`\mathbf J_2` the last :math:`M_r-1` samples of dimension :math:
 For R-D data (C-order vectorisation, :math:`\mathbf a = \mathbf a_1\otimes\cdots\otimes\mathbf a_R`)
 the selection and the :math:`\mathbf Q` transforms are mode products with the small
 per-dimension matrices (never :math:`\prod_r M_r`-sized ones). **Pairing**: all
-:math:`\boldsymbol\Upsilon_r = \mathbf T\boldsymbol\Omega_r\mathbf T^{-1}` share their eigenvectors;
-:math:`\mathbf T` is taken from one complex eigendecomposition of the fixed combination
-:math:`\sum_r e^{j1.1(r-1)}\boldsymbol\Upsilon_r` (for :math:`R = 2` this is the
-:math:`\boldsymbol\Upsilon_1 + e^{j1.1}\boldsymbol\Upsilon_2` form of Zoltowski-Haardt-Mathews), and
-:math:`\omega_{r,k} = \mathrm{Re}[\mathbf T^{-1}\boldsymbol\Upsilon_r\mathbf T]_{kk}` (joint
-diagonalisation by the shared eigenvectors; REFERENCES.md 4.3-4.4), so the frequencies of one
-source stay together across dimensions.
+:math:`\boldsymbol\Upsilon_r = \mathbf T\boldsymbol\Omega_r\mathbf T^{-1}` share their eigenvectors
+(REFERENCES.md 4.3-4.4), so the frequencies of one source stay together across dimensions by
+either of
+
+* ``pairing="schur"`` (default): the simultaneous Schur decomposition of Haardt and Nossek --
+  one unitary (real orthogonal for Unitary ESPRIT) :math:`\mathbf Q` from Jacobi sweeps that
+  jointly upper-triangularise all :math:`\boldsymbol\Upsilon_r` (:mod:`estimators._schur_kernels`),
+  :math:`\omega_{r,k} = [\mathbf Q^H\boldsymbol\Upsilon_r\mathbf Q]_{kk}`; no eigenvector matrix
+  is inverted, and every dimension contributes to the common basis;
+* ``pairing="eig"``: :math:`\mathbf T` from one complex eigendecomposition of the fixed
+  combination :math:`\sum_r e^{j1.1(r-1)}\boldsymbol\Upsilon_r` (for :math:`R = 2` the
+  :math:`\boldsymbol\Upsilon_1 + e^{j1.1}\boldsymbol\Upsilon_2` form of Zoltowski-Haardt-Mathews) and
+  :math:`\omega_{r,k} = [\mathbf T^{-1}\boldsymbol\Upsilon_r\mathbf T]_{kk}`. It fails when two
+  sources have (nearly) equal eigenvalues of the combination although they differ in every
+  dimension (:math:`\mathbf T` ill-conditioned): possible for :math:`R = 3` Unitary ESPRIT and for
+  standard ESPRIT already with :math:`R = 2`.
+
+With :math:`\hat\mu = 2\arctan\mathrm{Re}\,\omega` (Unitary ESPRIT) or :math:`\arg\omega` (standard).
 
 Frequency convention: see :mod:`estimators._results` (OFDM delay :math:`\mu = -2\pi\Delta f\tau`,
 Doppler :math:`\mu = 2\pi T_Of_D`). Numerical namespaces: the final :math:`K\times K`
@@ -65,11 +76,13 @@ from ._covariance import (
 )
 from ._music import optional_geometry, prepare_tensor, sort_rows, ula_spacing, _shape_back
 from ._results import LineEstimate, MultiEstimate
+from ._schur_kernels import MAX_SWEEPS, RTOL, ssd_kernel, ssd_sweeps_xp
 from ._smoothed_fft import fft_path_pays, smoothed_subspace_fft
 
 __all__ = ["esprit", "unitary_esprit", "esprit_nd"]
 
 _LSQ = ("ls", "tls")
+_PAIRINGS = ("schur", "eig")
 _PAIR_PHASE = 1.1
 
 
@@ -126,7 +139,7 @@ def _solve_shift(e1, e2, xp, method):
 
 
 def _core(prep: Prepared, dims, k_arg, *, unitary: bool, method: str, subspace_method: str, fft_tensor=None,
-          fft_fb: bool = False):
+          fft_fb: bool = False, pairing: str = "eig"):
     """Signal subspace -> per-dimension shift matrices -> paired frequencies (B, K, R).
 
     With ``fft_tensor`` (the flattened-batch single-snapshot tensor, NumPy) the subspace of the
@@ -152,7 +165,7 @@ def _core(prep: Prepared, dims, k_arg, *, unitary: bool, method: str, subspace_m
                 w = _mode_apply(w, dims, r, np.conj(_q_matrix(d)).T, xp)
             left, _, _ = np.linalg.svd(np.concatenate([w.real, w.imag], axis=-1), full_matrices=False)
             u = np.ascontiguousarray(left[..., :k])
-        return k, *_shift_freqs(xp, u, dims, unitary, method), vals
+        return k, *_shift_freqs(xp, u, dims, unitary, method, pairing), vals
     from_mdl = k_arg is None
     if k_arg is None:
         if prep.n_cols is None:
@@ -189,10 +202,10 @@ def _core(prep: Prepared, dims, k_arg, *, unitary: bool, method: str, subspace_m
     else:
         u, vals, noise = dominant_subspace(xp, k, data=prep.data, cov=prep.cov, method=subspace_method)
     check_subspace_support(xp, vals, noise, k, n_elements=p, n_columns=n_cols)
-    return k, *_shift_freqs(xp, u, dims, unitary, method), vals
+    return k, *_shift_freqs(xp, u, dims, unitary, method, pairing), vals
 
 
-def _shift_freqs(xp, u, dims, unitary, method):
+def _shift_freqs(xp, u, dims, unitary, method, pairing="eig"):
     """Shift-invariance equations per dimension on the signal subspace u, then pairing."""
     r_dims = len(dims)
     qs = [_q_matrix(d) for d in dims] if unitary else None
@@ -212,7 +225,7 @@ def _shift_freqs(xp, u, dims, unitary, method):
     if r_dims == 1:
         lam = _eig(mats[0], xp, vectors=False)
         freqs = (2.0 * xp.atan(xp.real(lam)) if unitary else xp.atan2(xp.imag(lam), xp.real(lam)))[..., None]
-    else:
+    elif pairing == "eig":
         comb = mats[0] + 0j
         for r in range(1, r_dims):
             comb = comb + complex(math.cos(_PAIR_PHASE * r), math.sin(_PAIR_PHASE * r)) * mats[r]
@@ -220,9 +233,63 @@ def _shift_freqs(xp, u, dims, unitary, method):
         cols = []
         for r in range(r_dims):
             diag = xp.linalg.diagonal(xp.linalg.solve(t, xp.astype(mats[r], xp.complex128) @ t))
-            cols.append(2.0 * xp.atan(xp.real(diag)) if unitary else xp.atan2(xp.imag(diag), xp.real(diag)))
+            cols.append(_to_freq(diag, unitary, xp))
         freqs = xp.stack(cols, axis=-1)
+    else:
+        diag = schur_pairing(mats, xp, real=unitary)                     # (B, R, K)
+        freqs = xp.stack([_to_freq(diag[:, r, :], unitary, xp) for r in range(r_dims)], axis=-1)
     return (sort_rows(freqs, xp),)
+
+
+def _to_freq(diag, unitary, xp):
+    """Frequencies from eigenvalues: 2 arctan(omega) (Unitary ESPRIT) or arg(lambda)."""
+    return 2.0 * xp.atan(xp.real(diag)) if unitary else xp.atan2(xp.imag(diag), xp.real(diag))
+
+
+def schur_pairing(mats, xp, *, real: bool, init: bool = True, use_kernel: bool = True,
+                  max_sweeps: int = MAX_SWEEPS, rtol: float = RTOL):
+    r"""Paired eigenvalues of R shift matrices by a simultaneous Schur decomposition.
+
+    Each :math:`\boldsymbol\Upsilon_r` (B, K, K) is scaled to unit Frobenius norm (the joint
+    criterion is then scale-free, e.g. across delay and Doppler), the common basis is
+    initialised with the Schur vectors of the fixed combination of the ``"eig"`` pairing
+    (QR of its eigenvectors; real for Unitary ESPRIT: real and imaginary parts of complex
+    eigenvector pairs) unless ``init`` is False, and Jacobi sweeps (:mod:`estimators._schur_kernels`:
+    numba for NumPy, the vectorised twin otherwise) minimise
+    :math:`\sum_r\|\mathrm{tril}_{-1}(\mathbf Q^H\boldsymbol\Upsilon_r\mathbf Q)\|_F^2`.
+    Returns the diagonals (B, R, K), complex, in the original scale, in one common order.
+    """
+    r_dims = len(mats)
+    stack = xp.stack([xp.astype(m, xp.complex128) for m in mats], axis=1)        # (B, R, K, K)
+    k = stack.shape[-1]
+    nrm = xp.sqrt(xp.sum(xp.real(stack) ** 2 + xp.imag(stack) ** 2, axis=(-2, -1)))
+    nrm = xp.where(nrm > 0, nrm, xp.ones_like(nrm))
+    stack = stack / xp.astype(nrm, xp.complex128)[..., None, None]
+    if init:
+        if real:
+            comb = stack[:, 0, ...]
+            for r in range(1, r_dims):
+                comb = comb + math.cos(_PAIR_PHASE * r) * stack[:, r, ...]
+            lam, t = _eig(xp.real(comb), xp, vectors=True)
+            t = xp.where((xp.imag(lam) >= 0)[:, None, :], xp.real(t), xp.imag(t))   # real span of pairs
+            q0, _ = xp.linalg.qr(xp.astype(t, xp.float64))
+            q0 = xp.astype(q0, xp.complex128)
+        else:
+            comb = stack[:, 0, ...]
+            for r in range(1, r_dims):
+                comb = comb + complex(math.cos(_PAIR_PHASE * r), math.sin(_PAIR_PHASE * r)) * stack[:, r, ...]
+            _, t = _eig(comb, xp, vectors=True)
+            q0, _ = xp.linalg.qr(xp.astype(t, xp.complex128))
+        stack = ct(xp, q0)[:, None, ...] @ stack @ q0[:, None, ...]
+    else:
+        q0 = xp.broadcast_to(xp.eye(k, dtype=xp.complex128), (stack.shape[0], k, k))
+    if use_kernel and is_numpy_namespace(xp):
+        a = np.array(stack, dtype=np.complex128, order="C", copy=True)
+        q = np.array(q0, dtype=np.complex128, order="C", copy=True)
+        ssd_kernel(a, q, bool(real), int(max_sweeps), float(rtol), np.zeros(a.shape[0], dtype=np.int64))
+    else:
+        a, q, _ = ssd_sweeps_xp(stack, q0, xp, real=bool(real), max_sweeps=max_sweeps, rtol=rtol)
+    return xp.linalg.diagonal(a) * xp.astype(nrm, xp.complex128)[..., None]
 
 
 def _fft_path(xp, tensor, r_dims, subarray_shape, n_sources, snapshots, covariance, subspace_method):
@@ -385,7 +452,7 @@ def unitary_esprit(data: Array, *, n_sources: int | None = None, geometry: Array
 def esprit_nd(tensor: Array, *, n_sources: int | None = None, n_dims: int | None = None,
               subarray_shape=None, snapshots: bool = False, covariance: bool = False, shape=None,
               unitary: bool = True, forward_backward: bool = False, method: str = "ls",
-              subspace_method: str = "auto") -> MultiEstimate:
+              subspace_method: str = "auto", pairing: str = "schur") -> MultiEstimate:
     r"""R-D (e.g. 3-D antenna x subcarrier x symbol) ESPRIT with automatic pairing.
 
     .. math::
@@ -432,6 +499,17 @@ def esprit_nd(tensor: Array, *, n_sources: int | None = None, n_dims: int | None
         path's. "auto"
         takes it when the smoothed matrix would hold ≥ 2**22 entries (e.g. 16×64×64 with
         9×16×16 subarrays: 0.9 s instead of 20 s), else subspace iteration for large matrices.
+    pairing : {"schur", "eig"}, default="schur"
+        How the per-dimension frequencies are paired (module notes): the simultaneous Schur
+        decomposition (Haardt-Nossek) or the eigenvectors of one fixed combination of the shift
+        matrices. Ignored for R = 1. "schur" is the default by measurement (Monte Carlo, 200
+        trials per case, Gaussian sources, RMSE over all K x R frequencies): never less accurate
+        than "eig" beyond Monte-Carlo noise, more accurate near threshold for standard ESPRIT
+        (2-D 6x6, K=3, N=10, -5 dB: RMSE 0.170 vs 0.193 rad), and consistent where "eig" is not
+        -- two sources whose combination eigenvalues coincide (3-D Unitary, 20 dB: 0.0019 vs
+        0.067 rad; 2-D standard, 20 dB: 0.0028 vs 0.074 rad). Cost: 0.1 ms per problem with
+        NumPy (numba kernel, 3-5 sweeps with K <= 4), i.e. 0-12 % of an ``esprit_nd`` call;
+        other namespaces (CuPy) run the vectorised batched sweep, which is launch-bound.
 
     Returns
     -------
@@ -441,7 +519,8 @@ def esprit_nd(tensor: Array, *, n_sources: int | None = None, n_dims: int | None
     Raises
     ------
     ValueError
-        NaN/inf, too many sources for the (sub)array or data columns, a dimension with < 2 samples.
+        NaN/inf, too many sources for the (sub)array or data columns, a dimension with < 2 samples,
+        an unknown ``pairing``.
     TypeError
         Namespaces without a general eigensolver.
 
@@ -459,6 +538,7 @@ def esprit_nd(tensor: Array, *, n_sources: int | None = None, n_dims: int | None
     check_bool(covariance, "covariance")
     check_bool(forward_backward, "forward_backward")
     check_choice(method, "method", _LSQ)
+    check_choice(pairing, "pairing", _PAIRINGS)
     if n_dims is None:
         if subarray_shape is not None and hasattr(subarray_shape, "__len__"):
             n_dims = len(subarray_shape)
@@ -474,14 +554,15 @@ def esprit_nd(tensor: Array, *, n_sources: int | None = None, n_dims: int | None
     if fft is not None:
         prep, dims, flat = fft
         k, freqs, vals = _core(prep, dims, n_sources, unitary=unitary, method=method,
-                               subspace_method=subspace_method, fft_tensor=flat, fft_fb=forward_backward)
+                               subspace_method=subspace_method, fft_tensor=flat, fft_fb=forward_backward,
+                               pairing=pairing)
     else:
         prep, dims = prepare_tensor(xp, tensor, r_dims, subarray_shape=subarray_shape, snapshots=snapshots,
                                     forward_backward=False, covariance=covariance, shape=shape)
         if forward_backward and not unitary:
             prep = _fb(prep)
         k, freqs, vals = _core(prep, dims, n_sources, unitary=unitary, method=method,
-                               subspace_method=subspace_method)
+                               subspace_method=subspace_method, pairing=pairing)
     out = prep.out_real
     return MultiEstimate(
         estimates=_shape_back(xp.astype(freqs, out), prep.batch, xp),
