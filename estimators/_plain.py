@@ -808,8 +808,10 @@ def _plain_iv(rx_array, numerology, shape3, compression, fusion, selection, n_ob
         raise ValueError(f"`rx_array` must be a uniform linear array (sensing.ula); got kind {rx_array.kind!r}.")
     pos = rx_array.positions_m
     d = rx_array.spacing_m[0]
-    if not np.allclose(pos[:, 1], d * np.arange(rx_array.n_elements), rtol=0, atol=1e-12 * max(d, 1.0)) or \
-            np.any(np.abs(pos[:, [0, 2]]) > 1e-12 * max(d, 1.0)):
+    tol = 1e-12 * max(d, 1.0)
+    # (plain max-deviation test, not np.allclose: same outcome, NaN included, 50 µs less per call)
+    if not (np.abs(pos[:, 1] - d * np.arange(rx_array.n_elements)).max() <= tol
+            and np.abs(pos[:, [0, 2]]).max() <= tol):
         raise ValueError("`rx_array` must lie along y with element 0 at the origin (sensing.ula(..., axis='y')), "
                          "the package's angle convention.")
     if not isinstance(numerology, Numerology):
@@ -868,10 +870,10 @@ def plain(tensor: Array, rx_array: ArrayGeometry, numerology: Numerology, *, com
         Threads for the three independent per-mode estimations (NumPy/LAPACK release the GIL;
         pays off only without compression).
     root_finder : {"aberth", "numpy"}, default="aberth"
-        Polynomial roots of root-MUSIC: the subspace toolbox's Aberth-Ehrlich iteration (falls
-        back to ``numpy.roots`` when it does not converge, e.g. on the double roots of noise-free
-        data) or ``numpy.roots`` (companion-matrix eigenvalues, as MATLAB's ``roots`` in the
-        reference code). Same roots; Aberth measured 4-20x faster at degrees 88-1118.
+        Polynomial roots of root-MUSIC: an Aberth-Ehrlich iteration (PLAIN's Jacobi-form numba
+        kernel; where it does not converge, the subspace toolbox's Gauss-Seidel one, then
+        ``numpy.roots``) or ``numpy.roots`` (companion-matrix eigenvalues, as MATLAB's ``roots``
+        in the reference code). Same roots; Aberth measured 4-40x faster at degrees 30-1118.
 
     Returns
     -------
@@ -889,6 +891,12 @@ def plain(tensor: Array, rx_array: ArrayGeometry, numerology: Numerology, *, com
     Each mode's polynomial root-finding runs on the host (Aberth-Ehrlich iteration on a
     :math:`(2N'_m-1)`-term polynomial); for CuPy input only the :math:`N'_m\times N'_m`
     covariances and the fusion's small correlation tensors' arg-max cross to the host.
+
+    On NumPy complex128 input the hot steps are numba kernels, each with a NumPy twin that the
+    other namespaces run: block averaging, the real form of the FB covariance
+    (:func:`_real_fb_eig`), the information criterion, root-MUSIC and the Tensor-OMP loop
+    (inverse refits when every candidate Gram has a condition number up to
+    :data:`_OMP_MAX_COND`). Released example, one thread: 6.0 -> 3.0 ms per call.
 
     References
     ----------

@@ -1,8 +1,15 @@
-"""numba kernel for PLAIN's block-averaging compression (twin: ``_plain._block_mean`` applied per axis).
+r"""numba kernels for PLAIN on NumPy input, each with a NumPy twin in ``_plain`` (tests: test_plain_kernels.py).
 
-One pass over the input: each sample is added into its output block, so the 16×180×560
-released-example tensor is averaged by (1, 4, 14) in ≈0.9 ms instead of ≈2–4 ms for the
-per-axis NumPy reductions (one thread, this machine).
+* :func:`block_average_kernel` -- block-averaging compression in one pass (twin: ``_block_mean`` per
+  axis): the 16×180×560 released-example tensor averaged by (1, 4, 14) in ≈0.9 ms instead of
+  ≈2–4 ms for the per-axis NumPy reductions (one thread, this machine).
+* :func:`fb_real_rows_kernel`, :func:`fb_real_cols_kernel` -- the rows
+  :math:`[\mathrm{Re}, \mathrm{Im}](\mathbf Q^H\mathbf Y)` of a mode unfolding, whose Gram is the
+  real form of the forward-backward covariance (twin: ``_fb_real_rows_np``).
+* :func:`plain_ic_kernel` -- PLAIN's information criterion (twin: ``_aic_np``).
+* :func:`signal_root_music_kernel` with :func:`aberth_jacobi_kernel` -- one mode's root-MUSIC
+  (twin: ``_signal_root_music_np``).
+* :func:`tensor_omp_kernel` -- the Tensor-OMP selection loop (twin: ``_tensor_omp_xp``).
 """
 
 from __future__ import annotations
