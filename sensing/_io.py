@@ -32,6 +32,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+import array_api_compat as aac
 import numpy as np
 
 from ._backend import to_numpy
@@ -89,8 +90,9 @@ def _is_array(v: Any) -> bool:
         return True
     if isinstance(v, np.generic):
         return False
-    # array-API arrays (CuPy, array-api-strict, ...) expose __array_namespace__
-    return hasattr(v, "__array_namespace__") and hasattr(v, "shape") and hasattr(v, "dtype")
+    # CuPy (whose ndarray has no __array_namespace__ as of CuPy 14: found on an H200) and other
+    # array-API arrays (array-api-strict, ...), as array-api-compat recognises them
+    return aac.is_array_api_obj(v) and hasattr(v, "shape") and hasattr(v, "dtype")
 
 
 def _scalar_kind(v: Any) -> str | None:
