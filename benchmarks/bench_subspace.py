@@ -309,7 +309,8 @@ def case_gpu(n_batch, repeat):
         ("esprit", lambda d: est.esprit(d, n_sources=3), None),
         ("unitary_esprit", lambda d: est.unitary_esprit(d, n_sources=3), None),
         ("music (G=3600)", lambda d: est.music(d, n_sources=3, geometry=g, wavelength_m=1.0,
-                                               grid=gg if d is xg else grid, return_spectrum=False), None),
+                                               grid=gg if isinstance(d, type(xg)) else grid,
+                                               return_spectrum=False), None),
     ):
         case = f"batch {n_batch} x (M={m}, N={n}) {name}"
         t_gpu = timeit(lambda: to_numpy(fn(xg).estimates), max(2, repeat // 5))
@@ -317,6 +318,14 @@ def case_gpu(n_batch, repeat):
         err = float(np.max(np.abs(to_numpy(fn(xg).estimates) - fn(x).estimates)))
         report(case, f"CuPy batched (max |GPU-CPU| {err:.1e})", t_gpu, None)
         report(case, "NumPy batched (same machine)", t_cpu, None)
+        # loops of single calls, timed on the first n_loop problems and scaled to the batch
+        n_loop = min(n_batch, 100)
+        scale = n_batch / n_loop
+        t_lg = scale * timeit(lambda: [to_numpy(fn(xg[i]).estimates) for i in range(n_loop)], 1)
+        t_lc = scale * timeit(lambda: [fn(x[i]).estimates for i in range(n_loop)], 1)
+        report(case, f"CuPy loop of single calls (x{scale:g} of {n_loop}; {t_lg / t_gpu:.0f}x the batch)", t_lg, None)
+        report(case, f"NumPy loop of single calls (x{scale:g} of {n_loop}; {t_lc / t_gpu:.0f}x the GPU batch)",
+               t_lc, None)
 
 
 def main(argv=None) -> int:
