@@ -297,12 +297,21 @@ def test_noisy_released_example_tracks_the_crb(rng):
     assert np.all(ratio < 4.0) and np.all(ratio > 0.3), ratio
 
 
-def test_backend_equivalence(xp):
+@pytest.mark.parametrize("host_stages", [True, False])
+def test_backend_equivalence(xp, host_stages, monkeypatch):
+    """Other namespaces: stages 2-3 on the host for a small compressed tensor, or on the device."""
+    import estimators._plain as plain_module
+
+    if not host_stages:
+        monkeypatch.setattr(plain_module, "_HOST_STAGES_MAX", 0)
     p = small_paths()
     h = cfr_from_paths(p, SMALL_ARRAY, SMALL)
     ref = plain(h, SMALL_ARRAY, SMALL, deltas=(1, 2, 2), n_objects=3)
     res = plain(to_xp(xp, h), SMALL_ARRAY, SMALL, deltas=(1, 2, 2), n_objects=3)
-    assert type(res.azimuths_rad) is type(to_xp(xp, h))
+    for a in (res.azimuths_rad, res.gains, res.core_gains, res.powers, res.residual):
+        assert type(a) is type(to_xp(xp, h))
+    # noiseless: both residuals are rounding-level (root-MUSIC's near-double roots, ~1e-7 of the data)
+    np.testing.assert_allclose(to_numpy(res.residual), ref.residual, atol=1e-6 * float(np.max(np.abs(h))))
     np.testing.assert_allclose(np.sort(to_numpy(res.azimuths_rad)), np.sort(ref.azimuths_rad), atol=1e-9)
     np.testing.assert_allclose(np.sort(np.abs(to_numpy(res.gains))), np.sort(np.abs(ref.gains)), atol=1e-9)
 
