@@ -135,7 +135,7 @@ def test_root_music_kernel_matches_twin(seed, m, k, snr):
 
 @given(seed=st.integers(0, 2**31), n=st.integers(1, 40))
 def test_aberth_jacobi_finds_all_roots(seed, n):
-    from estimators._plain_kernels import aberth_jacobi_kernel
+    from estimators._subspace_kernels import aberth_jacobi_kernel
 
     rng = np.random.default_rng(seed)
     true = rng.uniform(0.3, 2.0, n) * np.exp(2j * np.pi * rng.uniform(size=n))
