@@ -325,7 +325,7 @@ def _rot_boxes(spec: SiteSpec, rng: np.random.Generator):
                     out.append(c + [rng.uniform(*spec.height_m)])
     boxes = np.array(out, dtype=float).reshape(-1, 5)
     keep = np.ones(len(boxes), bool)
-    cx, cy = (boxes[:, 0] + boxes[:, 1]) / 2, (boxes[:, 2] + boxes[:, 3]) / 2
+    cy = (boxes[:, 2] + boxes[:, 3]) / 2
     for reg in spec.open_regions:
         kind = reg[0]
         if kind == "circle":
@@ -586,7 +586,6 @@ class _PathSet:
 
 def _los_and_ground(site, ue, lam):
     bs = site.bs_position_m
-    n = len(ue)
     blocked = segments_blocked(np.broadcast_to(bs, ue.shape).copy(), ue, site.buildings)
     vis = np.nonzero(~blocked)[0]
     sets = []
@@ -612,7 +611,7 @@ def _los_and_ground(site, ue, lam):
 def _wall_reflections(site, ue, lam):
     bs = site.bs_position_m
     b = site.buildings
-    n_u, n_b = len(ue), len(b)
+    n_b = len(b)
     if n_b == 0:
         return []
     users, blds, faces, pts, lens = [], [], [], [], []
@@ -757,7 +756,6 @@ def city_paths(site: CitySite, positions_m, *, max_paths: int = 64,
     _site_iv(site)
     ue = _positions_iv(positions_m)
     max_paths = check_int(max_paths, "max_paths", low=1)
-    n_u = len(ue)
     lam = site.wavelength_m
     sets, los = _los_and_ground(site, ue, lam)
     sets += _wall_reflections(site, ue, lam)

@@ -7,7 +7,6 @@ The readable twin of every kernel lives in :mod:`channels._city_reference`; the 
 from __future__ import annotations
 
 import numba as nb
-import numpy as np
 
 
 @nb.njit(parallel=True, cache=True)

@@ -339,7 +339,7 @@ def _across_problems(fn, xp, *arrays, min_per_worker: int = 64):
 
 def _subspace_iteration(xp, k, *, data=None, cov=None, tol=1e-10, max_iter=60):
     a = data if data is not None else cov
-    bsz, m = a.shape[0], a.shape[-2]
+    m = a.shape[-2]
     # Block k + 2: the rate is lambda_{b+1}/lambda_k and the noise eigenvalues beyond the signal
     # are nearly flat, so a wider block hardly converges faster but costs more per product
     # (M = 256, N = 200, K = 3: 7 iterations either way, 1.8 ms with b = 5 vs 2.7 ms with b = 10).

@@ -25,14 +25,12 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-import numpy as np
 
 from sensing import (
     SPEED_OF_LIGHT,
     Array,
     ArrayGeometry,
     Numerology,
-    asarray_like,
     check_array,
     check_bool,
     check_choice,

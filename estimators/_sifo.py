@@ -1115,7 +1115,7 @@ def overhead_table(config: SiFoConfig = SiFoConfig(), *, n_subbands: int = 13, n
     n_sb = check_int(n_subbands, "n_subbands", low=1)
     n_ssb = check_int(n_ssb, "n_ssb", low=1)
     n_cal = check_int(n_calibration, "n_calibration", low=0)
-    n1, n2, o1, o2, L = config.n1, config.n2, config.o1, config.o2, config.n_beams
+    n1, n2, o1, o2 = config.n1, config.n2, config.o1, config.o2
     d = config.subspace_dim
     cb2, cb1 = _baseline_codebooks(config)
     cbe = _etype2_codebook(config, n_sb)

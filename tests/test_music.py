@@ -13,7 +13,7 @@ from estimators._subspace_kernels import array_power_kernel, trig_poly_kernel
 from estimators._music import upa_power
 from estimators._subspace_reference import (array_power_reference, music_spectrum_reference,
                                             trig_poly_reference, upa_power_reference)
-from sensing import custom_array, get_xp, steering_vector, to_numpy, ula, upa
+from sensing import custom_array, steering_vector, to_numpy, ula, upa
 
 LAM = 1.0
 
