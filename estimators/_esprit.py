@@ -39,9 +39,10 @@ either of
 With :math:`\hat\mu = 2\arctan\mathrm{Re}\,\omega` (Unitary ESPRIT) or :math:`\arg\omega` (standard).
 
 Frequency convention: see :mod:`estimators._results` (OFDM delay :math:`\mu = -2\pi\Delta f\tau`,
-Doppler :math:`\mu = 2\pi T_Of_D`). Numerical namespaces: the final :math:`K\times K`
-non-Hermitian eigenproblem needs ``numpy.linalg.eig`` or CuPy's ``linalg.eig`` (CuPy >= 14);
-other array-API namespaces raise :class:`TypeError`.
+Doppler :math:`\mu = 2\pi T_Of_D`). Numerical namespaces: the subspace and the shift equations
+run in the input's namespace; the final :math:`K\times K` non-Hermitian eigenproblems (and the
+Schur pairing sweeps) of other namespaces than NumPy run on the host and their results move
+back (see ``_eig``), so every array-API namespace works and keeps its array type.
 """
 
 from __future__ import annotations
@@ -411,7 +412,7 @@ def esprit(data: Array, *, n_sources: int | None = None, geometry: ArrayGeometry
     ValueError
         NaN/inf, :math:`K \ge M_s`, rank-deficient data, non-ULA geometry.
     TypeError
-        Array namespaces without a general eigensolver (only NumPy and CuPy >= 14 have one).
+        Wrong argument types.
 
     References
     ----------
@@ -536,7 +537,7 @@ def esprit_nd(tensor: Array, *, n_sources: int | None = None, n_dims: int | None
         NaN/inf, too many sources for the (sub)array or data columns, a dimension with < 2 samples,
         an unknown ``pairing``.
     TypeError
-        Namespaces without a general eigensolver.
+        Wrong argument types.
 
     References
     ----------
