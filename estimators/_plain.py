@@ -66,6 +66,7 @@ from sensing import (
     to_numpy,
 )
 
+from ._esprit import _q_matrix
 from ._order import criterion_from_eigenvalues
 from ._plain_kernels import (
     block_average_kernel,
@@ -422,19 +423,9 @@ def _normalise_fb(r: np.ndarray) -> np.ndarray:
 
 @functools.lru_cache(maxsize=16)
 def _unitary_q(n: int) -> np.ndarray:
-    r"""The unitary :math:`\mathbf Q_n` with :math:`\mathbf J\mathbf Q = \mathbf Q^*` (Haardt and Nossek's
-    left-Π-real basis): :math:`\frac1{\sqrt2}[\mathbf I, j\mathbf I; \boldsymbol\Pi, -j\boldsymbol\Pi]`, with
-    a middle row/column :math:`\sqrt2\,\mathbf e` for odd n. Read-only (cached)."""
-    p = n // 2
-    q = np.zeros((n, n), dtype=np.complex128)
-    h = 1.0 / math.sqrt(2.0)
-    for i in range(p):
-        q[i, i] = h
-        q[i, n - p + i] = 1j * h
-        q[n - 1 - i, i] = h
-        q[n - 1 - i, n - p + i] = -1j * h
-    if n % 2:
-        q[p, p] = 1.0
+    r"""The unitary :math:`\mathbf Q_n` with :math:`\mathbf J\mathbf Q = \mathbf Q^*` (the ESPRIT
+    toolbox's left-Π-real basis, ``_esprit._q_matrix``), cached and read-only."""
+    q = _q_matrix(n)
     q.setflags(write=False)
     return q
 
