@@ -683,17 +683,8 @@ def _tensor_omp_xp(xp, y, dicts, n_sel: int, c0=None, grams=None):
     uniq: list[list[int]] = [[], [], []]
     core = None
     for _ in range(n_sel):
-        e = _span_zeroed(to_numpy(xp.reshape(xp.sum(xp.abs(corr) ** 2, axis=0), (-1,))), ks, uniq)
-        for t in sel:                                                   # never pick a triple twice
-            e[np.ravel_multi_index(t, ks)] = -1.0
-        best = int(np.argmax(e))
-        if e[best] < 0:
+        if not _pick_next(xp, corr, ks, sel, uniq):
             break
-        trip = tuple(int(i) for i in np.unravel_index(best, ks))
-        sel.append(trip)
-        for m in range(3):
-            if trip[m] not in uniq[m]:
-                uniq[m].append(trip[m])
         ids = [asarray_like(np.asarray(u), xp, dtype=xp.int64) for u in uniq]
         sub = c0
         for m in range(3):
@@ -707,6 +698,23 @@ def _tensor_omp_xp(xp, y, dicts, n_sel: int, c0=None, grams=None):
     ids = [asarray_like(np.asarray(u), xp, dtype=xp.int64) for u in uniq]
     resid = y - _multi(xp, core, [None] + [xp.take(a, i, axis=1) for a, i in zip(dicts, ids)], 0)
     return _omp_outputs(xp, core, sel, uniq, resid)
+
+
+def _pick_next(xp, corr, ks, sel: list, uniq: list) -> bool:
+    """One Tensor-OMP pick: the unpicked triple of largest correlation energy (summed over
+    snapshots) is appended to ``sel`` and its indices to ``uniq``; False when none is left."""
+    e = _span_zeroed(to_numpy(xp.reshape(xp.sum(xp.abs(corr) ** 2, axis=0), (-1,))), ks, uniq)
+    for t in sel:                                                       # never pick a triple twice
+        e[np.ravel_multi_index(t, ks)] = -1.0
+    best = int(np.argmax(e))
+    if e[best] < 0:
+        return False
+    trip = tuple(int(i) for i in np.unravel_index(best, ks))
+    sel.append(trip)
+    for m in range(3):
+        if trip[m] not in uniq[m]:
+            uniq[m].append(trip[m])
+    return True
 
 
 def _span_zeroed(e: np.ndarray, ks, uniq) -> np.ndarray:
@@ -743,17 +751,8 @@ def _tensor_omp_direct(xp, y, dicts, n_sel: int):
     uniq: list[list[int]] = [[], [], []]
     for _ in range(n_sel):
         corr = _multi(xp, resid, [None] + list(dicts), 0, conj_transpose=True)   # (S', K1, K2, K3)
-        e = _span_zeroed(to_numpy(xp.reshape(xp.sum(xp.abs(corr) ** 2, axis=0), (-1,))), ks, uniq)
-        for t in sel:                                                   # never pick a triple twice
-            e[np.ravel_multi_index(t, ks)] = -1.0
-        best = int(np.argmax(e))
-        if e[best] < 0:
+        if not _pick_next(xp, corr, ks, sel, uniq):
             break
-        trip = tuple(int(i) for i in np.unravel_index(best, ks))
-        sel.append(trip)
-        for m in range(3):
-            if trip[m] not in uniq[m]:
-                uniq[m].append(trip[m])
         sub = [xp.take(a, asarray_like(np.asarray(u), xp, dtype=xp.int64), axis=1) for a, u in zip(dicts, uniq)]
         core = _multi(xp, y, [None] + [_pinv(xp, a) for a in sub], 0)         # (S', |U1|, |U2|, |U3|)
         resid = y - _multi(xp, core, [None] + sub, 0)
