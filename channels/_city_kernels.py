@@ -9,6 +9,21 @@ from __future__ import annotations
 import numba as nb
 
 
+@nb.njit(cache=True)
+def _slab(o, d, lo, hi, t0, t1):  # pragma: no cover - jitted
+    """Clip the parameter interval [t0, t1] of o + t d to the slab lo < . < hi (one axis).
+
+    Returns (inside, t0, t1); ``inside`` is False for a segment parallel to the slab and outside it.
+    """
+    if abs(d) < 1e-12:
+        return lo < o < hi, t0, t1
+    ta = (lo - o) / d
+    tb = (hi - o) / d
+    if ta > tb:
+        ta, tb = tb, ta
+    return True, max(t0, ta), min(t1, tb)
+
+
 @nb.njit(parallel=True, cache=True)
 def segments_blocked_kernel(p0, p1, boxes, skip, out):  # pragma: no cover - jitted
     """out[i] = True when segment p0[i] -> p1[i] passes through a building of ``boxes``.
@@ -32,33 +47,9 @@ def segments_blocked_kernel(p0, p1, boxes, skip, out):  # pragma: no cover - jit
                 continue
             t0 = eps
             t1 = 1.0 - eps
-            ok = True
-            # slab x
-            if abs(dx) < 1e-12:
-                if x0 <= boxes[b, 0] or x0 >= boxes[b, 1]:
-                    ok = False
-            else:
-                ta = (boxes[b, 0] - x0) / dx
-                tb = (boxes[b, 1] - x0) / dx
-                if ta > tb:
-                    ta, tb = tb, ta
-                if ta > t0:
-                    t0 = ta
-                if tb < t1:
-                    t1 = tb
+            ok, t0, t1 = _slab(x0, dx, boxes[b, 0], boxes[b, 1], t0, t1)
             if ok:
-                if abs(dy) < 1e-12:
-                    if y0 <= boxes[b, 2] or y0 >= boxes[b, 3]:
-                        ok = False
-                else:
-                    ta = (boxes[b, 2] - y0) / dy
-                    tb = (boxes[b, 3] - y0) / dy
-                    if ta > tb:
-                        ta, tb = tb, ta
-                    if ta > t0:
-                        t0 = ta
-                    if tb < t1:
-                        t1 = tb
+                ok, t0, t1 = _slab(y0, dy, boxes[b, 2], boxes[b, 3], t0, t1)
             if ok and t0 < t1:
                 zmin = min(z0 + t0 * dz, z0 + t1 * dz)
                 if zmin < boxes[b, 4]:

@@ -143,6 +143,19 @@ def _finish(xp, method, y, comp, omegas3, phys, numerology, rx_array, squeeze, n
                           time.perf_counter() - t_start, tuple(details))
 
 
+def _checked_compression(tensor, rx_array, numerology, compression, deltas, selection, n_objects,
+                         smoothing_steps, max_virtual_snapshots, rng):
+    """Validated inputs and PLAIN's stage 1 for a baseline: (xp, squeeze, selection, deltas,
+    compressed tensor, [stage-1 time])."""
+    xp, x, squeeze, selection, d, steps, cap = _baseline_iv(
+        tensor, rx_array, numerology, compression, deltas, selection, n_objects, smoothing_steps,
+        max_virtual_snapshots)
+    t0 = time.perf_counter()
+    comp = _compress(xp, x, compression, d, steps, cap, rng)
+    _sync(comp.tensor)
+    return xp, squeeze, selection, d, comp, [time.perf_counter() - t0]
+
+
 def _baseline_iv(tensor, rx_array, numerology, compression, deltas, selection, n_objects, smoothing_steps,
                  max_virtual_snapshots):
     xp, x, squeeze = _tensor_iv(tensor)
@@ -211,15 +224,10 @@ def sequential_estimator(tensor: Array, rx_array: ArrayGeometry, numerology: Num
         ``method="sequential"``; stages ``("compression", "angle", "delay", "doppler", "gains")``.
     """
     t_start = time.perf_counter()
-    xp, x, squeeze, selection, d, steps, cap = _baseline_iv(
+    xp, squeeze, selection, d, comp, times = _checked_compression(
         tensor, rx_array, numerology, compression, deltas, selection, n_objects, smoothing_steps,
-        max_virtual_snapshots)
-    times = []
-    t0 = time.perf_counter()
-    comp = _compress(xp, x, compression, d, steps, cap, rng)
+        max_virtual_snapshots, rng)
     y = comp.tensor
-    _sync(y)
-    times.append(time.perf_counter() - t0)
     n3 = int(y.shape[3])
     sub = (n3 + 2) // 2 if doppler_subarray is None else check_int(doppler_subarray, "doppler_subarray", low=2,
                                                                    high=n3 - 1)
@@ -323,15 +331,10 @@ def joint_esprit_estimator(tensor: Array, rx_array: ArrayGeometry, numerology: N
         holds the subarray shape.
     """
     t_start = time.perf_counter()
-    xp, x, squeeze, selection, d, steps, cap = _baseline_iv(
+    xp, squeeze, selection, d, comp, times = _checked_compression(
         tensor, rx_array, numerology, compression, deltas, selection, n_objects, smoothing_steps,
-        max_virtual_snapshots)
-    times = []
-    t0 = time.perf_counter()
-    comp = _compress(xp, x, compression, d, steps, cap, rng)
+        max_virtual_snapshots, rng)
     y = comp.tensor
-    _sync(y)
-    times.append(time.perf_counter() - t0)
     small = tuple(int(s) for s in y.shape[1:])
     if subarray_shape is None:
         sub = _default_subarray(small)
