@@ -46,6 +46,7 @@ import numpy as np
 from scipy import ndimage
 
 from sensing import (
+    HostCopy,
     SPEED_OF_LIGHT,
     ArrayGeometry,
     Numerology,
@@ -682,7 +683,7 @@ def _cluster_paths(site, ue, lam):
 
 
 @dataclass(frozen=True)
-class CityChannel:
+class CityChannel(HostCopy):
     """CSI and ground truth of users in a city site.
 
     Attributes
@@ -716,9 +717,6 @@ class CityChannel:
     @property
     def n_users(self) -> int:
         return int(self.positions_m.shape[0])
-
-    def to_numpy(self) -> "CityChannel":
-        return self
 
 
 def _site_iv(site):

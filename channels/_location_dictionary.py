@@ -28,11 +28,12 @@ for small problems and tests.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass
 
 import numpy as np
 
 from sensing import (
+    HostCopy,
     SPEED_OF_LIGHT,
     Array,
     ArrayGeometry,
@@ -50,7 +51,7 @@ __all__ = ["LocationDictionary", "location_dictionary", "uniform_location_grid"]
 
 
 @dataclass(frozen=True)
-class LocationDictionary:
+class LocationDictionary(HostCopy):
     r"""Factored location-domain dictionary, optionally with its gradients.
 
     Attributes
@@ -98,10 +99,6 @@ class LocationDictionary:
         if not 0 <= k < self.n_users:
             raise ValueError(f"`user` must be in [0, {self.n_users - 1}]; got {user}.")
         return self.steering[:, None, :] * self.delay[k][None, :, :]
-
-    def to_numpy(self) -> "LocationDictionary":
-        return replace(self, **{f.name: to_numpy(getattr(self, f.name)) for f in fields(self)
-                                if f.name not in ("allowed", "n_grid") and getattr(self, f.name) is not None})
 
 
 def _param(x, name, xp, shape):

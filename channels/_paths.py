@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, fields
 
 import numpy as np
 
-from sensing import Array, check_array, get_xp, to_numpy
+from sensing import HostCopy, Array, check_array, get_xp, to_numpy
 
 __all__ = ["Paths"]
 
@@ -14,7 +14,7 @@ _REAL_FIELDS = ("delays_s", "doppler_hz", "aoa_az_rad", "aoa_el_rad", "aod_az_ra
 
 
 @dataclass(frozen=True)
-class Paths:
+class Paths(HostCopy):
     r"""Multipath description of one or many links (batched over leading axes).
 
     Every field has shape ``batch_shape + (n_paths,)``. Links with fewer paths pad with
@@ -81,9 +81,6 @@ class Paths:
     def batch_shape(self) -> tuple[int, ...]:
         return tuple(self.gains.shape[:-1])
 
-    def to_numpy(self) -> "Paths":
-        """Copy to host memory."""
-        return replace(self, **{f.name: to_numpy(getattr(self, f.name)) for f in fields(self)})
 
     def power(self) -> Array:
         """Per-path power :math:`|\\alpha_p|^2`."""

@@ -20,11 +20,11 @@ import numpy as np
 
 from sensing import steering_vector, ula, upa
 
-from ._esprit import esprit, esprit_nd, unitary_esprit
-from ._music import music, music_2d, music_nd
-from ._omp import omp
-from ._rootmusic import root_music
-from ._spectra import beamscan, capon
+from .subspace._esprit import esprit, esprit_nd, unitary_esprit
+from .subspace._music import music, music_2d, music_nd
+from .subspace._omp import omp
+from .subspace._rootmusic import root_music
+from .subspace._spectra import beamscan, capon
 
 __all__ = ["ESTIMATORS", "EXAMPLES"]
 

@@ -7,9 +7,11 @@ other package of this repository.
 
 from ._backend import (
     Array,
+    HostCopy,
     asarray_like,
     cupy_available,
     get_xp,
+    host_copy,
     is_cupy_array,
     is_cupy_namespace,
     is_numpy_array,
@@ -53,7 +55,7 @@ from ._measurement import Measurement, complex_noise, ls_channel_estimate, measu
 __version__ = "0.1.0"
 
 __all__ = [
-    "Array", "asarray_like", "cupy_available", "get_xp", "is_cupy_array", "is_cupy_namespace",
+    "Array", "HostCopy", "asarray_like", "cupy_available", "get_xp", "host_copy", "is_cupy_array", "is_cupy_namespace",
     "is_numpy_array", "is_numpy_namespace", "namespace_for_backend", "tensorly_backend", "to_numpy",
     "check_array", "check_bool", "check_choice", "check_divides", "check_finite", "check_float",
     "check_int", "check_rng",

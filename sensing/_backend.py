@@ -9,6 +9,7 @@ next to the caller's data), never silently inside an estimator.
 
 from __future__ import annotations
 
+import dataclasses
 from contextlib import contextmanager
 from typing import Any
 
@@ -85,6 +86,40 @@ def to_numpy(x: Any) -> np.ndarray:
         return np.from_dlpack(x)
     except Exception:  # pragma: no cover - depends on the library
         return np.asarray(x)
+
+
+def host_copy(value: Any) -> Any:
+    """Copy ``value`` to the host: arrays become NumPy arrays, containers are copied element-wise.
+
+    Arrays of any namespace go through :func:`to_numpy`; tuples and lists are converted item by
+    item; objects with a ``to_numpy()`` method (result dataclasses) convert themselves; ``None``,
+    numbers, strings and everything else (fitted scikit-learn models, configs) are returned as
+    they are.
+    """
+    if value is None or isinstance(value, (str, bytes, bool, int, float, complex)):
+        return value
+    if isinstance(value, (tuple, list)):
+        return type(value)(host_copy(v) for v in value)
+    if hasattr(value, "shape") and hasattr(value, "dtype"):
+        return to_numpy(value)
+    if hasattr(value, "to_numpy") and dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return value.to_numpy()
+    return value
+
+
+class HostCopy:
+    """Mixin for frozen result dataclasses: ``to_numpy()`` returns a copy on the host.
+
+    The one device-to-host mechanism of the package: every array field (also inside tuples,
+    lists and nested results) is copied with :func:`host_copy`; other fields are kept. NumPy
+    results come back unchanged (same arrays, no copy).
+    """
+
+    __slots__ = ()
+
+    def to_numpy(self):
+        return dataclasses.replace(self, **{f.name: host_copy(getattr(self, f.name))
+                                            for f in dataclasses.fields(self) if f.init})
 
 
 def cupy_available() -> bool:

@@ -487,10 +487,23 @@ def dataset_info(path: str | os.PathLike) -> dict[str, Any]:
         h5.close()
 
 
+def _import_class(module: str, qualname: str) -> Any:
+    obj: Any = importlib.import_module(module)
+    for part in qualname.split("."):
+        obj = getattr(obj, part)
+    return obj
+
+
 class _Reader:
     def __init__(self, registry: dict[str, type], fname: str):
         self.registry = registry
         self.fname = fname
+
+    def _resolves_to(self, class_path: str, expected: type) -> bool:
+        try:
+            return self.resolve(class_path) is expected
+        except ValueError:
+            return False
 
     def resolve(self, class_path: str) -> type:
         if class_path in self.registry:
@@ -504,13 +517,14 @@ class _Reader:
                 "`cls` (or in `classes`) to load it."
             )
         try:
-            obj: Any = importlib.import_module(module)
-            for part in qualname.split("."):
-                obj = getattr(obj, part)
+            obj: Any = _import_class(module, qualname)
         except (ImportError, AttributeError) as exc:
-            raise ValueError(
-                f"`path` {self.fname!r} stores class {class_path!r}, which cannot be imported: {exc}"
-            ) from exc
+            try:  # a file written before the defining module moved: the package's public name
+                obj = _import_class(top, qualname)
+            except (ImportError, AttributeError):
+                raise ValueError(
+                    f"`path` {self.fname!r} stores class {class_path!r}, which cannot be imported: {exc}"
+                ) from exc
         if not (isinstance(obj, type) and dataclasses.is_dataclass(obj)):
             raise ValueError(f"`path` {self.fname!r} stores class {class_path!r}, which is not a dataclass.")
         return obj
@@ -579,7 +593,9 @@ class _Reader:
         if "class" not in group.attrs:
             raise ValueError(f"`path` {self.fname!r}: group {group.name!r} has no 'class' attribute.")
         class_path = _py_attr(group.attrs["class"])
-        if expected is not None and class_path != _class_path(expected):
+        if expected is not None and class_path != _class_path(expected) and not (
+                class_path.partition(":")[0].split(".")[0] in ALLOWED_PACKAGES
+                and self._resolves_to(class_path, expected)):
             raise ValueError(
                 f"`cls` {_class_path(expected)!r} does not match the class stored in "
                 f"{self.fname!r}: {class_path!r}."

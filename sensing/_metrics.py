@@ -22,19 +22,19 @@ with :func:`sensing.to_numpy` and the returned arrays are NumPy.
 from __future__ import annotations
 
 import numbers
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from ._backend import Array, get_xp, to_numpy
+from ._backend import Array, HostCopy, get_xp, to_numpy
 from ._validation import check_array
 
 __all__ = ["Match", "match_estimates", "assigned_rmse", "rmse"]
 
 
 @dataclass(frozen=True)
-class Match:
+class Match(HostCopy):
     """Optimal assignment between estimates and ground truth.
 
     Attributes
@@ -73,11 +73,6 @@ class Match:
     def detection_rate(self) -> float:
         """Fraction of true targets matched (NaN when there are none)."""
         return self.n_pairs / self.n_truth if self.n_truth else float("nan")
-
-    def to_numpy(self) -> "Match":
-        """Host copy (already NumPy; kept for API symmetry)."""
-        return replace(self, **{f.name: to_numpy(getattr(self, f.name)) for f in fields(self)
-                                if isinstance(getattr(self, f.name), np.ndarray)})
 
 
 def _points_iv(x: Any, name: str, d: int | None) -> np.ndarray:

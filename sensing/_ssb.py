@@ -21,11 +21,11 @@ its SSB resource indicator (:math:`\lceil\log_2 K_{SSB}\rceil` bits).
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass
 
 import numpy as np
 
-from ._backend import Array, asarray_like, get_xp, to_numpy
+from ._backend import Array, HostCopy, asarray_like, get_xp
 from ._validation import check_array, check_bool, check_float, check_int, check_rng
 
 __all__ = [
@@ -52,7 +52,7 @@ _DIFF_MAX_CODE = 15
 
 
 @dataclass(frozen=True)
-class SSBCodebook:
+class SSBCodebook(HostCopy):
     """A DFT-based SSB probing codebook for a UPA.
 
     Attributes
@@ -74,9 +74,6 @@ class SSBCodebook:
     @property
     def n_beams(self) -> int:
         return int(self.beams.shape[1])
-
-    def to_numpy(self) -> "SSBCodebook":
-        return replace(self, beams=to_numpy(self.beams))
 
 
 def ssb_codebook(n1: int, n2: int, *, n_beams_h: int = 8, n_beams_v: int = 1, subarray: bool = True,
@@ -230,7 +227,7 @@ def quantize_rsrp_differential(rsrp_dbm, reference_dbm) -> tuple[Array, Array]:
 
 
 @dataclass(frozen=True)
-class RSRPReport:
+class RSRPReport(HostCopy):
     """An L1-RSRP beam report (strongest first).
 
     Attributes
@@ -249,9 +246,6 @@ class RSRPReport:
     codes: Array
     rsrp_dbm: Array
     bits: int
-
-    def to_numpy(self) -> "RSRPReport":
-        return replace(self, **{f.name: to_numpy(getattr(self, f.name)) for f in fields(self) if f.name != "bits"})
 
 
 def rsrp_report(rsrp_dbm, *, n_reported: int = 4) -> RSRPReport:

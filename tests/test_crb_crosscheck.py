@@ -1,6 +1,6 @@
 """Angle CRBs against independent, explicit Fisher-information computations (and doatools.py values).
 
-The references here share nothing with ``estimators._crb`` except the signal model:
+The references here share nothing with ``estimators.bounds._crb`` except the signal model:
 
 * deterministic model: the Fisher matrix of the Gaussian mean :math:`\\mathbf A(\\theta)\\mathbf s(t)` over
   *all* unknowns (angles, :math:`\\mathrm{Re}\\,\\mathbf s(t)`, :math:`\\mathrm{Im}\\,\\mathbf s(t)`),

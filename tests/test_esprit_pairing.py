@@ -7,8 +7,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from estimators import esprit_nd
-from estimators._esprit import schur_pairing
-from estimators._schur_kernels import ssd_kernel, ssd_sweeps_xp
+from estimators.subspace._esprit import schur_pairing
+from estimators.subspace._schur_kernels import ssd_kernel, ssd_sweeps_xp
 
 XP = aac.array_namespace(np.empty(0))
 

@@ -341,3 +341,25 @@ def test_save_rejects_bad_paths_and_values(tmp_path):
         save_dataset(tmp_path / "x.h5", Obj({"a/b": 1}))
     with pytest.raises(TypeError, match="`classes` must hold dataclass types"):
         load_dataset(tmp_path / "x.h5", classes=[int])
+
+
+@pytest.mark.parametrize("old_path", ["estimators._results:LineEstimate", "estimators._music:LineEstimate"])
+def test_files_written_before_a_module_moved_still_load(tmp_path, old_path):
+    """A class path of the flat pre-subpackage layout resolves through the package's public name."""
+    from estimators import LineEstimate, music
+    from sensing import steering_vector, ula
+
+    g = ula(6, 0.5)
+    x = steering_vector(g, np.array([-0.3, 0.4]), wavelength_m=1.0) @ np.ones((2, 8))
+    r = music(x + 0.01 * np.arange(48).reshape(6, 8), n_sources=2, geometry=g, wavelength_m=1.0)
+    save_dataset(tmp_path / "r.h5", r)
+    with h5py.File(tmp_path / "r.h5", "r+") as h5:
+        assert h5.attrs["class"] == "estimators.subspace._results:LineEstimate"
+        h5.attrs["class"] = old_path
+    for back in (load_dataset(tmp_path / "r.h5"), load_dataset(tmp_path / "r.h5", LineEstimate)):
+        assert type(back) is LineEstimate
+        np.testing.assert_array_equal(back.estimates, r.estimates)
+    with h5py.File(tmp_path / "r.h5", "r+") as h5:
+        h5.attrs["class"] = "estimators._gone:NoSuchResult"
+    with pytest.raises(ValueError, match="cannot be imported"):
+        load_dataset(tmp_path / "r.h5")

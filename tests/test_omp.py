@@ -5,7 +5,7 @@ import pytest
 
 from conftest import to_xp
 from estimators import omp
-from estimators._omp import _TensorGrid
+from estimators.subspace._omp import _TensorGrid
 from sensing import custom_array, steering_vector, to_numpy, ula
 
 LAM = 1.0

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from estimators import esprit, music, root_music
-from estimators._covariance import _across_problems, _covariance_eigh
+from estimators.subspace._covariance import _across_problems, _covariance_eigh
 from sensing import steering_vector, ula
 
 

@@ -1,4 +1,4 @@
-"""PLAIN (estimators._plain), its baselines and its bounds."""
+"""PLAIN (estimators.tensor._plain), its baselines and its bounds."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from estimators import (
     plain_compress,
     sequential_estimator,
 )
-from estimators._plain import _aic, _map_mode, _normalise_fb, _signal_root_music, _estimate_order_and_roots
+from estimators.tensor._plain import _aic, _map_mode, _normalise_fb, _signal_root_music, _estimate_order_and_roots
 from sensing import SPEED_OF_LIGHT as C
 from sensing import Numerology, complex_noise, to_numpy, ula, upa
 
@@ -216,7 +216,7 @@ def test_centered_numerology_and_snapshot_mode_gains():
 def test_fast_tensor_omp_equals_its_definition(rng):
     import array_api_compat
 
-    from estimators._plain import _dictionary, _tensor_omp, _tensor_omp_direct
+    from estimators.tensor._plain import _dictionary, _tensor_omp, _tensor_omp_direct
 
     xp = array_api_compat.array_namespace(np.empty(0))
     y = rng.standard_normal((2, 6, 7, 8)) + 1j * rng.standard_normal((2, 6, 7, 8))
@@ -300,7 +300,7 @@ def test_noisy_released_example_tracks_the_crb(rng):
 @pytest.mark.parametrize("host_stages", [True, False])
 def test_backend_equivalence(xp, host_stages, monkeypatch):
     """Other namespaces: stages 2-3 on the host for a small compressed tensor, or on the device."""
-    import estimators._plain as plain_module
+    import estimators.tensor._plain as plain_module
 
     if not host_stages:
         monkeypatch.setattr(plain_module, "_HOST_STAGES_MAX", 0)

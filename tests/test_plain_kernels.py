@@ -5,8 +5,8 @@ import numpy as np
 from hypothesis import given
 from hypothesis import strategies as st
 
-from estimators._plain import _block_mean
-from estimators._plain_kernels import block_average_kernel, fb_real_rows_kernel
+from estimators.tensor._plain import _block_mean
+from estimators.tensor._plain_kernels import block_average_kernel, fb_real_rows_kernel
 
 XP = aac.array_namespace(np.empty(0))
 
@@ -41,7 +41,7 @@ def test_plain_averaging_rejects_nan_and_inf_with_the_input_count():
 
 # -- Tensor-OMP selection kernel ------------------------------------------------------------------
 def _omp_problem(seed, s, ks, ns, noise):
-    from estimators._plain import _dictionary
+    from estimators.tensor._plain import _dictionary
 
     rng = np.random.default_rng(seed)
     dicts = [_dictionary(XP, np.sort(rng.uniform(-3, 3, k)), n, np.complex128) for k, n in zip(ks, ns)]
@@ -56,7 +56,7 @@ def _omp_problem(seed, s, ks, ns, noise):
        noise=st.sampled_from([1.0, 10.0, 1e3]), n_sel=st.integers(1, 30))
 def test_omp_kernel_matches_twin(seed, s, ks, noise, n_sel):
     """Same picks (also after the span holds every candidate), same core and residual as the twin."""
-    from estimators._plain import _tensor_omp, _tensor_omp_direct, _tensor_omp_xp
+    from estimators.tensor._plain import _tensor_omp, _tensor_omp_direct, _tensor_omp_xp
 
     y, dicts = _omp_problem(seed, s, ks, (7, 8, 9), noise)
     got = _tensor_omp(XP, y, dicts, n_sel)
@@ -71,8 +71,8 @@ def test_omp_kernel_matches_twin(seed, s, ks, noise, n_sel):
 
 
 def test_omp_kernel_declines_ill_conditioned_grams_and_the_twin_runs():
-    from estimators._plain import _OMP_MAX_COND, _dictionary, _tensor_omp, _tensor_omp_xp
-    from estimators._plain_kernels import tensor_omp_kernel
+    from estimators.tensor._plain import _OMP_MAX_COND, _dictionary, _tensor_omp, _tensor_omp_xp
+    from estimators.tensor._plain_kernels import tensor_omp_kernel
 
     rng = np.random.default_rng(5)
     dicts = [_dictionary(XP, w, n, np.complex128) for w, n in
@@ -93,7 +93,7 @@ def test_omp_kernel_declines_ill_conditioned_grams_and_the_twin_runs():
 
 def test_omp_picks_the_first_triple_once_the_span_is_complete():
     """After U_1 x U_2 x U_3 holds every candidate the exact correlations are 0: ties -> first index."""
-    from estimators._plain import _dictionary, _tensor_omp
+    from estimators.tensor._plain import _dictionary, _tensor_omp
 
     dicts = [_dictionary(XP, np.array(w), n, np.complex128) for w, n in
              (([0.2, 1.4], 6), ([-0.7], 7), ([0.9, -2.0], 8))]
@@ -107,8 +107,8 @@ def test_omp_picks_the_first_triple_once_the_span_is_complete():
 @given(seed=st.integers(0, 2**31), m=st.integers(3, 40), k=st.integers(1, 6), snr=st.sampled_from([-5.0, 10.0, 40.0]))
 def test_root_music_kernel_matches_twin(seed, m, k, snr):
     """Same candidates as the NumPy twin (numpy.roots and the toolbox's Aberth) on noisy harmonics."""
-    from estimators._plain import _ROOT_MERGE_CELLS, _normalise_fb, _signal_root_music_np
-    from estimators._plain_kernels import signal_root_music_kernel
+    from estimators.tensor._plain import _ROOT_MERGE_CELLS, _normalise_fb, _signal_root_music_np
+    from estimators.tensor._plain_kernels import signal_root_music_kernel
 
     k = min(k, m - 1)
     rng = np.random.default_rng(seed)
@@ -135,7 +135,7 @@ def test_root_music_kernel_matches_twin(seed, m, k, snr):
 
 @given(seed=st.integers(0, 2**31), n=st.integers(1, 40))
 def test_aberth_jacobi_finds_all_roots(seed, n):
-    from estimators._subspace_kernels import aberth_jacobi_kernel
+    from estimators.subspace._kernels import aberth_jacobi_kernel
 
     rng = np.random.default_rng(seed)
     true = rng.uniform(0.3, 2.0, n) * np.exp(2j * np.pi * rng.uniform(size=n))
@@ -152,8 +152,8 @@ def test_aberth_jacobi_finds_all_roots(seed, n):
 
 
 def test_root_music_kernel_declines_a_vanishing_leading_coefficient():
-    from estimators._plain import _signal_root_music, _signal_root_music_np
-    from estimators._plain_kernels import signal_root_music_kernel
+    from estimators.tensor._plain import _signal_root_music, _signal_root_music_np
+    from estimators.tensor._plain_kernels import signal_root_music_kernel
 
     m = 10
     vs = np.zeros((m, 1), complex)
@@ -167,7 +167,7 @@ def test_root_music_kernel_declines_a_vanishing_leading_coefficient():
 @given(seed=st.integers(0, 2**31), shape=st.tuples(st.integers(1, 2), *[st.integers(1, 7)] * 3),
        mode=st.integers(1, 3))
 def test_fb_real_rows_kernel_matches_twin(seed, shape, mode):
-    from estimators._plain import _fb_real_rows_np, _unfold3
+    from estimators.tensor._plain import _fb_real_rows_np, _unfold3
 
     rng = np.random.default_rng(seed)
     x = rng.standard_normal(shape) + 1j * rng.standard_normal(shape)
@@ -180,7 +180,7 @@ def test_fb_real_rows_kernel_matches_twin(seed, shape, mode):
 
 @given(n=st.integers(1, 12))
 def test_unitary_q_is_unitary_and_maps_fb_covariances_to_real_ones(n):
-    from estimators._plain import _normalise_fb, _unitary_q
+    from estimators.tensor._plain import _normalise_fb, _unitary_q
 
     q = _unitary_q(n)
     np.testing.assert_allclose(q.conj().T @ q, np.eye(n), atol=1e-15)
@@ -195,7 +195,7 @@ def test_unitary_q_is_unitary_and_maps_fb_covariances_to_real_ones(n):
        shape=st.sampled_from([(1, 6, 9, 8), (2, 5, 8, 7), (1, 16, 45, 40)]))
 def test_real_fb_mode_stage_matches_the_complex_twin(seed, mode, snr, shape):
     """Eigenvalues, AIC and candidates of the real form equal those of the complex covariance."""
-    from estimators._plain import _mode_stage
+    from estimators.tensor._plain import _mode_stage
     from sensing import Numerology
 
     rng = np.random.default_rng(seed)
@@ -217,8 +217,8 @@ def test_real_fb_mode_stage_matches_the_complex_twin(seed, mode, snr, shape):
 
 @given(seed=st.integers(0, 2**31), pre=st.integers(1, 9), n=st.integers(1, 9))
 def test_fb_real_cols_kernel_is_the_transposed_rows(seed, pre, n):
-    from estimators._plain import _fb_real_rows_np
-    from estimators._plain_kernels import fb_real_cols_kernel
+    from estimators.tensor._plain import _fb_real_rows_np
+    from estimators.tensor._plain_kernels import fb_real_cols_kernel
 
     rng = np.random.default_rng(seed)
     y2 = rng.standard_normal((pre, n)) + 1j * rng.standard_normal((pre, n))
@@ -231,7 +231,7 @@ def test_fb_real_cols_kernel_is_the_transposed_rows(seed, pre, n):
 @given(seed=st.integers(0, 2**31), m=st.integers(2, 50), n_zero=st.integers(0, 3),
        n_cols=st.integers(1, 5000), scale=st.sampled_from([1e-200, 1.0, 1e200]))
 def test_ic_kernel_matches_the_toolbox_criterion(seed, m, n_zero, n_cols, scale):
-    from estimators._plain import _aic, _aic_np
+    from estimators.tensor._plain import _aic, _aic_np
 
     rng = np.random.default_rng(seed)
     lam = np.sort(rng.exponential(size=m))[::-1] * scale

@@ -6,9 +6,9 @@ from hypothesis import given, strategies as st
 
 from conftest import to_xp
 from estimators import SubspaceWarning, crb_stochastic, delay_from_frequency, frequency_from_delay, root_music, sample_covariance
-from estimators._rootmusic import polynomial_roots
-from estimators._subspace_kernels import aberth_kernel
-from estimators._subspace_reference import roots_reference
+from estimators.subspace._rootmusic import polynomial_roots
+from estimators.subspace._kernels import aberth_kernel
+from estimators.subspace._reference import roots_reference
 from sensing import Numerology, steering_vector, to_numpy, ula, upa
 
 LAM = 1.0
@@ -153,7 +153,7 @@ def test_aberth_kernel_matches_numpy_roots(n_b, degree, seed):
 def test_vectorised_aberth_matches_kernel(rng):
     import array_api_strict as xps
 
-    from estimators._rootmusic import _aberth_xp
+    from estimators.subspace._rootmusic import _aberth_xp
     from sensing import get_xp
 
     coefs = rng.standard_normal((3, 21)) + 1j * rng.standard_normal((3, 21))

@@ -32,7 +32,7 @@ from estimators import (
     sifo_infer,
     sifo_pretrain,
 )
-from estimators._codebook_tables import TYPE2_WIDEBAND_AMPLITUDES
+from estimators.feedback._codebook_tables import TYPE2_WIDEBAND_AMPLITUDES
 from sensing import rsrp_fingerprint, ssb_codebook, ssb_rsrp, to_numpy
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")

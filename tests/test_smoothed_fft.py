@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 
 from estimators import esprit_nd
-from estimators._covariance import smoothed_matrix
-from estimators._smoothed_fft import fft_path_pays, smoothed_subspace_fft
+from estimators.subspace._covariance import smoothed_matrix
+from estimators.subspace._smoothed_fft import fft_path_pays, smoothed_subspace_fft
 
 XP = aac.array_namespace(np.empty(0))
 

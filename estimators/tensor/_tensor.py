@@ -44,6 +44,7 @@ from typing import Any
 import numpy as np
 
 from sensing import (
+    HostCopy,
     Array,
     asarray_like,
     check_array,
@@ -304,7 +305,7 @@ def _multi(xp, x, mats, b: int, *, conj_transpose: bool = False, skip: int | Non
 # result types
 # ------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
-class TuckerResult:
+class TuckerResult(HostCopy):
     r"""Tucker decomposition :math:`\mathcal X \approx \mathcal G\times_0\mathbf U_0\cdots\times_{N-1}\mathbf U_{N-1}`.
 
     Attributes
@@ -364,13 +365,9 @@ class TuckerResult:
                        singular_values=tuple(s[index, ...] for s in self.singular_values),
                        errors=np.asarray(self.errors)[:, index], batch_ndim=0)
 
-    def to_numpy(self) -> "TuckerResult":
-        return replace(self, core=to_numpy(self.core), factors=tuple(to_numpy(f) for f in self.factors),
-                       singular_values=tuple(to_numpy(s) for s in self.singular_values))
-
 
 @dataclass(frozen=True)
-class CPResult:
+class CPResult(HostCopy):
     r"""CP (PARAFAC) decomposition :math:`\mathcal X \approx \sum_r w_r\,\mathbf a^{(0)}_r\circ\cdots\circ\mathbf a^{(N-1)}_r`.
 
     Attributes
@@ -420,9 +417,6 @@ class CPResult:
             raise ValueError(f"`item` needs batch_ndim=1; got {self.batch_ndim}.")
         return replace(self, weights=self.weights[index, ...], factors=tuple(f[index, ...] for f in self.factors),
                        errors=np.asarray(self.errors)[:, index], batch_ndim=0)
-
-    def to_numpy(self) -> "CPResult":
-        return replace(self, weights=to_numpy(self.weights), factors=tuple(to_numpy(f) for f in self.factors))
 
 
 def _cp_to_tensor(xp, weights, factors, b: int):

@@ -20,7 +20,7 @@ import math
 import numba as nb
 import numpy as np
 
-from ._subspace_kernels import aberth_jacobi_kernel
+from ..subspace._kernels import aberth_jacobi_kernel
 
 
 @nb.njit(cache=True)

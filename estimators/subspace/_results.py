@@ -1,6 +1,6 @@
 r"""Result dataclasses and parameter maps shared by the subspace toolbox.
 
-Every estimator of :mod:`estimators` returns one of the frozen dataclasses below; their arrays
+Every estimator of :mod:`estimators.subspace` returns one of the frozen dataclasses below; their arrays
 stay in the caller's array library (NumPy in, NumPy out; CuPy in, CuPy out) and
 ``result.to_numpy()`` copies them to the host.
 
@@ -21,9 +21,9 @@ the phase *grows* with the index. The physical parameters of the package map to 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass
 
-from sensing import Array, check_float, get_xp, to_numpy
+from sensing import Array, HostCopy, check_float, get_xp
 
 __all__ = [
     "SubspaceWarning",
@@ -31,7 +31,6 @@ __all__ = [
     "MultiEstimate",
     "SparseEstimate",
     "ModelOrder",
-    "BoundResult",
     "azimuth_from_frequency",
     "delay_from_frequency",
     "doppler_from_frequency",
@@ -44,25 +43,8 @@ class SubspaceWarning(UserWarning):
     """The data do not support the requested signal subspace (coherent or too-weak sources)."""
 
 
-def _host(value):
-    if value is None or isinstance(value, (str, int, float, bool)):
-        return value
-    if isinstance(value, tuple):
-        return tuple(_host(v) for v in value)
-    if hasattr(value, "shape") and hasattr(value, "dtype"):
-        return to_numpy(value)
-    return value
-
-
-class _ArrayResult:
-    """Mixin: ``to_numpy()`` copies every array field (and tuples of arrays) to the host."""
-
-    def to_numpy(self):
-        return replace(self, **{f.name: _host(getattr(self, f.name)) for f in fields(self)})
-
-
 @dataclass(frozen=True)
-class LineEstimate(_ArrayResult):
+class LineEstimate(HostCopy):
     """One parameter per source (1-D direction finding or one harmonic dimension).
 
     Attributes
@@ -96,7 +78,7 @@ class LineEstimate(_ArrayResult):
 
 
 @dataclass(frozen=True)
-class MultiEstimate(_ArrayResult):
+class MultiEstimate(HostCopy):
     """Several parameters per source (2-D/N-D MUSIC, R-D ESPRIT).
 
     Attributes
@@ -125,7 +107,7 @@ class MultiEstimate(_ArrayResult):
 
 
 @dataclass(frozen=True)
-class SparseEstimate(_ArrayResult):
+class SparseEstimate(HostCopy):
     """Sparse recovery on a dictionary (OMP).
 
     Attributes
@@ -150,7 +132,7 @@ class SparseEstimate(_ArrayResult):
 
 
 @dataclass(frozen=True)
-class ModelOrder(_ArrayResult):
+class ModelOrder(HostCopy):
     """Information-theoretic model-order selection (Wax-Kailath AIC/MDL).
 
     Attributes
@@ -169,29 +151,6 @@ class ModelOrder(_ArrayResult):
     criterion: Array
     eigenvalues: Array
     method: str
-
-
-@dataclass(frozen=True)
-class BoundResult(_ArrayResult):
-    """A Cramér-Rao bound.
-
-    Attributes
-    ----------
-    covariance : array, shape (..., n_params * n_sources, n_params * n_sources), real
-        The bound on the error covariance, parameter-major: all sources' first parameter, then
-        all sources' second parameter, ... (the stacking :math:`[\\mathbf D_1, \\dots, \\mathbf D_R]`).
-    std : array, shape (..., n_sources) or (..., n_sources, n_params), real
-        Square roots of the diagonal: the per-parameter standard-deviation bound.
-    parameters : tuple of str
-        Name of each parameter.
-    units : tuple of str
-        Unit of each parameter's standard deviation.
-    """
-
-    covariance: Array
-    std: Array
-    parameters: tuple
-    units: tuple
 
 
 # --- frequency <-> physical parameter maps ------------------------------------------------------

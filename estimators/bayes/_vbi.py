@@ -45,6 +45,7 @@ import numpy as np
 from scipy import special, stats
 
 from sensing import (
+    HostCopy,
     Array,
     asarray_like,
     check_array,
@@ -160,7 +161,7 @@ def _to_numpy_fields(obj, skip=()):
 
 
 @dataclass(frozen=True)
-class VBIResult:
+class VBIResult(HostCopy):
     r"""Result of :func:`sbl`, :func:`vbi`, :func:`sc_vbi` and :func:`turbo_vbi`.
 
     Shapes: ``batch = (n_groups,)`` when ``y`` was 3-D, else ``()``; ``snap = (n_snapshots,)``
@@ -204,9 +205,6 @@ class VBIResult:
     converged: bool = False
     method: str = ""
     support_sizes: np.ndarray = field(default=None, repr=False)
-
-    def to_numpy(self) -> "VBIResult":
-        return _to_numpy_fields(self)
 
 
 # ---------------------------------------------------------------------------------------------

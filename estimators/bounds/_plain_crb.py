@@ -31,12 +31,13 @@ code has a km/m slip in the delay derivative (PLAIN.md §13.2); this module uses
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass
 
 import numpy as np
 
 from channels import Paths
 from sensing import (
+    HostCopy,
     SPEED_OF_LIGHT,
     Array,
     ArrayGeometry,
@@ -44,7 +45,6 @@ from sensing import (
     asarray_like,
     check_array,
     get_xp,
-    to_numpy,
 )
 
 __all__ = ["PlainCrb", "crb_plain_per_dimension", "crb_plain_joint"]
@@ -57,7 +57,7 @@ _LABELS = {
 
 
 @dataclass(frozen=True)
-class PlainCrb:
+class PlainCrb(HostCopy):
     r"""Per-path Cramér–Rao bounds (variances) for azimuth, path length and velocity.
 
     Attributes
@@ -87,10 +87,6 @@ class PlainCrb:
         r""":math:`\sqrt{\mathrm{mean}_p\,\mathrm{CRB}_{pp}}` per dimension (compare with an RMSE averaged over paths)."""
         xp = get_xp(self.azimuth_rad2)
         return tuple(xp.sqrt(xp.mean(v, axis=-1)) for v in (self.azimuth_rad2, self.distance_m2, self.velocity_m2ps2))
-
-    def to_numpy(self) -> "PlainCrb":
-        return replace(self, **{f.name: to_numpy(getattr(self, f.name)) for f in fields(self)
-                                if f.name not in ("kind", "label")})
 
 
 def _crb_iv(paths, rx_array, numerology, noise_variance):

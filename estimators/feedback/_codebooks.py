@@ -25,12 +25,13 @@ Enhanced Type-II (Rel-16, §5.2.2.2.5) is implemented for rank 1 (:func:`etype2_
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from sensing import (
+    HostCopy,
     asarray_like,
     check_bool,
     check_choice,
@@ -203,7 +204,7 @@ def _project(beams, h, n_pol: int, n_grid: int):
 # ------------------------------------------------------------------------------------ Type-I
 
 @dataclass(frozen=True)
-class Type1PMI:
+class Type1PMI(HostCopy):
     """A Type-I single-panel PMI report per user.
 
     Attributes
@@ -227,10 +228,6 @@ class Type1PMI:
     metric: Array
     rank: int = 1
     mode: int = 1
-
-    def to_numpy(self) -> "Type1PMI":
-        return replace(self, **{f.name: to_numpy(getattr(self, f.name))
-                                for f in fields(self) if f.name not in ("rank", "mode")})
 
 
 @dataclass(frozen=True)
@@ -501,7 +498,7 @@ class Type1Codebook:
 # ------------------------------------------------------------------------------- quantiser
 
 @dataclass(frozen=True)
-class QuantizedCoefficients:
+class QuantizedCoefficients(HostCopy):
     """Type-II style quantisation of combining coefficients (TS 38.214 §5.2.2.2.3).
 
     Attributes
@@ -531,10 +528,6 @@ class QuantizedCoefficients:
         """:math:`M_l`: coefficients with non-zero wideband amplitude, shape (n_users, n_layers)."""
         xp = get_xp(self.k1)
         return xp.sum(xp.astype(self.k1 > 0, xp.int64), axis=-1)
-
-    def to_numpy(self) -> "QuantizedCoefficients":
-        return replace(self, **{f.name: to_numpy(getattr(self, f.name))
-                                for f in fields(self) if f.name != "phase_alphabet_size"})
 
 
 def quantize_coefficients(coefficients, *, phase_alphabet_size: int = 8, subband_amplitude: bool = True,
@@ -643,7 +636,7 @@ def coefficient_feedback_bits(n_nonzero, *, n_coef: int, n_subbands: int, phase_
 # ------------------------------------------------------------------------------- Type-II
 
 @dataclass(frozen=True)
-class Type2PMI:
+class Type2PMI(HostCopy):
     """A Rel-15 Type-II PMI report per user (TS 38.214 §5.2.2.2.3).
 
     Attributes
@@ -676,10 +669,6 @@ class Type2PMI:
     @property
     def n_subbands(self) -> int:
         return int(self.coefficients.c.shape[2])
-
-    def to_numpy(self) -> "Type2PMI":
-        return Type2PMI(*(to_numpy(getattr(self, n)) for n in ("q1", "q2", "n1", "n2", "i12")),
-                        self.coefficients.to_numpy(), to_numpy(self.metric))
 
 
 @dataclass(frozen=True)
@@ -1083,7 +1072,7 @@ ETYPE2_DIFFERENTIAL_AMPLITUDES.setflags(write=False)
 
 
 @dataclass(frozen=True)
-class EType2PMI:
+class EType2PMI(HostCopy):
     """An enhanced Type-II (Rel-16) PMI report per user, rank 1 (TS 38.214 §5.2.2.2.5).
 
     Attributes
@@ -1126,9 +1115,6 @@ class EType2PMI:
         """:math:`K^{NZ}` per user."""
         xp = get_xp(self.bitmap)
         return xp.sum(xp.astype(self.bitmap, xp.int64), axis=(1, 2))
-
-    def to_numpy(self) -> "EType2PMI":
-        return EType2PMI(*(to_numpy(getattr(self, f.name)) for f in fields(self)))
 
 
 @dataclass(frozen=True)

@@ -16,11 +16,12 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import numpy as np
 
 from sensing import (
+    HostCopy,
     SPEED_OF_LIGHT,
     Array,
     ArrayGeometry,
@@ -44,14 +45,14 @@ from ._plain import (
     _sync,
     _tensor_iv,
 )
-from ._esprit import esprit_nd
+from ..subspace._esprit import esprit_nd
 from ._tensor import _mode_dot
 
 __all__ = ["BaselineResult", "sequential_estimator", "joint_esprit_estimator"]
 
 
 @dataclass(frozen=True)
-class BaselineResult:
+class BaselineResult(HostCopy):
     r"""Paired estimates of a PLAIN baseline (same units and conventions as :class:`PlainResult`).
 
     Attributes
@@ -89,10 +90,6 @@ class BaselineResult:
     @property
     def n_objects(self) -> int:
         return int(self.azimuths_rad.shape[0])
-
-    def to_numpy(self) -> "BaselineResult":
-        arr = ("azimuths_rad", "distances_m", "velocities_mps", "delays_s", "doppler_hz", "gains", "powers")
-        return replace(self, **{f: to_numpy(getattr(self, f)) for f in arr})
 
 
 # ------------------------------------------------------------------------------------------------

@@ -54,7 +54,7 @@ from ._covariance import (
     _check_shape_seq,
 )
 from ._results import LineEstimate, MultiEstimate, SubspaceWarning
-from ._subspace_kernels import (
+from ._kernels import (
     array_power_kernel,
     newton_geometry_kernel,
     newton_trig_kernel,

@@ -44,6 +44,7 @@ from dataclasses import dataclass, field, fields, replace
 import numpy as np
 
 from sensing import (
+    HostCopy,
     SPEED_OF_LIGHT,
     Array,
     ArrayGeometry,
@@ -88,7 +89,7 @@ def _host_fields(obj):
 
 
 @dataclass(frozen=True)
-class BiSVBIResult:
+class BiSVBIResult(HostCopy):
     r"""Result of :func:`bisvbi`.
 
     Attributes
@@ -134,12 +135,9 @@ class BiSVBIResult:
     data_start: int = 0
     method: str = ""
 
-    def to_numpy(self) -> "BiSVBIResult":
-        return _host_fields(self)
-
 
 @dataclass(frozen=True)
-class EMTurboResult:
+class EMTurboResult(HostCopy):
     r"""Result of :func:`em_turbo_bisvbi`.
 
     Attributes
@@ -193,9 +191,6 @@ class EMTurboResult:
     converged: bool = False
     directions_rad: np.ndarray = field(default=None, repr=False)
     method: str = ""
-
-    def to_numpy(self) -> "EMTurboResult":
-        return _host_fields(self)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -851,8 +846,8 @@ def _music_directions(y, pil, pm, bs_array, lam, n_directions, max_directions, x
     """MUSIC-SCVBI step 1-2: directions (azimuth, elevation) [rad] from the pilot LS estimates."""
     # The subspace toolbox (estimators._music.music_2d, issue 3) does the 2-D search; the model
     # order comes from MDL on the covariance eigenvalues when not given.
-    from ._music import music_2d
-    from ._order import mdl
+    from ..subspace._music import music_2d
+    from ..subspace._order import mdl
 
     h = _pilot_ls(y, pil, pm, xp)                                             # (K, M, Np)
     k, m, npil = (int(v) for v in h.shape)

@@ -47,6 +47,7 @@ from typing import Any
 import numpy as np
 
 from sensing import (
+    HostCopy,
     check_array,
     check_bool,
     check_choice,
@@ -494,7 +495,7 @@ def effective_se_from_gains(bf_power, *, snr_db, n_pilot_res: float, coherence_r
 # ------------------------------------------------------------------------------ model
 
 @dataclass(frozen=True)
-class CalibrationMemory:
+class CalibrationMemory(HostCopy):
     """Target-site calibration memory :math:`\\mathcal M = \\{(\\mathbf r_i, \\mathbf y_i)\\}`.
 
     Attributes
@@ -511,9 +512,6 @@ class CalibrationMemory:
     @property
     def size(self) -> int:
         return int(self.fingerprints.shape[0])
-
-    def to_numpy(self) -> "CalibrationMemory":
-        return self
 
 
 @dataclass(frozen=True)
@@ -554,7 +552,7 @@ class SiFoModel:
 
 
 @dataclass(frozen=True)
-class SiFoInference:
+class SiFoInference(HostCopy):
     """Subspace guidance for served users.
 
     Attributes
@@ -568,12 +566,9 @@ class SiFoInference:
     beams: np.ndarray
     basis: np.ndarray = field(repr=False)
 
-    def to_numpy(self) -> "SiFoInference":
-        return self
-
 
 @dataclass(frozen=True)
-class SiFoFeedback:
+class SiFoFeedback(HostCopy):
     """The UE's quantised coefficient report and the BS's reconstruction.
 
     Attributes
@@ -587,9 +582,6 @@ class SiFoFeedback:
     precoder: np.ndarray = field(repr=False)
     coefficients: Any = field(repr=False)
     bits: np.ndarray
-
-    def to_numpy(self) -> "SiFoFeedback":
-        return self
 
 
 def _fp_iv(fingerprints, name="fingerprints", n_fp=None):

@@ -29,7 +29,7 @@ from sensing import Array, ArrayGeometry, asarray_like, check_choice, get_xp, is
 from ._covariance import prepare_data
 from ._music import lowrank_diag_sums, optional_geometry, signal_subspace, ula_spacing, _shape_back
 from ._results import LineEstimate
-from ._subspace_kernels import aberth_kernel
+from ._kernels import aberth_kernel
 
 __all__ = ["root_music", "polynomial_roots"]
 

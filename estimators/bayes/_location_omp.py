@@ -11,11 +11,11 @@ refit. The separable structure keeps a step at :math:`\mathcal O(KMNJ)` (correla
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field
 
 import numpy as np
 
-from sensing import Array, asarray_like, check_array, check_float, check_int, get_xp, to_numpy
+from sensing import HostCopy, Array, asarray_like, check_array, check_float, check_int, get_xp, to_numpy
 
 from ._vbi import IterationInfo, _admission_threshold
 
@@ -23,7 +23,7 @@ __all__ = ["LocationOMPResult", "location_omp"]
 
 
 @dataclass(frozen=True)
-class LocationOMPResult:
+class LocationOMPResult(HostCopy):
     r"""Result of :func:`location_omp`.
 
     Attributes
@@ -49,10 +49,6 @@ class LocationOMPResult:
     noise_variance: float = 0.0
     n_iter: int = 0
     converged: bool = False
-
-    def to_numpy(self) -> "LocationOMPResult":
-        return replace(self, **{f.name: to_numpy(getattr(self, f.name)) for f in fields(self)
-                                if hasattr(getattr(self, f.name), "shape")})
 
 
 def location_omp(received, *, steering, delay, pilots, pilot_mask, allowed=None, max_paths: int | None = None,

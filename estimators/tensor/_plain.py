@@ -44,11 +44,12 @@ import math
 import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import numpy as np
 
 from sensing import (
+    HostCopy,
     SPEED_OF_LIGHT,
     Array,
     ArrayGeometry,
@@ -66,8 +67,8 @@ from sensing import (
     to_numpy,
 )
 
-from ._esprit import _q_matrix
-from ._order import criterion_from_eigenvalues
+from ..subspace._esprit import _q_matrix
+from ..subspace._order import criterion_from_eigenvalues
 from ._plain_kernels import (
     block_average_kernel,
     fb_real_cols_kernel,
@@ -76,7 +77,7 @@ from ._plain_kernels import (
     signal_root_music_kernel,
     tensor_omp_kernel,
 )
-from ._rootmusic import polynomial_roots
+from ..subspace._rootmusic import polynomial_roots
 from ._tensor import _mode_gram, _multi
 
 __all__ = [
@@ -108,7 +109,7 @@ are not resolvable anyway."""
 # results
 # ================================================================================================
 @dataclass(frozen=True)
-class CompressedTensor:
+class CompressedTensor(HostCopy):
     r"""Output of stage 1.
 
     Attributes
@@ -135,9 +136,6 @@ class CompressedTensor:
     @property
     def n_virtual(self) -> int:
         return int(self.offsets.shape[0])
-
-    def to_numpy(self) -> "CompressedTensor":
-        return replace(self, tensor=to_numpy(self.tensor))
 
 
 @dataclass(frozen=True)
@@ -189,7 +187,7 @@ class PlainTimings:
 
 
 @dataclass(frozen=True)
-class PlainResult:
+class PlainResult(HostCopy):
     r"""Paired PLAIN estimates.
 
     Attributes
@@ -249,11 +247,6 @@ class PlainResult:
     @property
     def candidate_counts(self) -> tuple[int, int, int]:
         return tuple(c.n_candidates for c in self.candidates)
-
-    def to_numpy(self) -> "PlainResult":
-        arr = ("azimuths_rad", "distances_m", "velocities_mps", "delays_s", "doppler_hz", "gains",
-               "core_gains", "powers", "residual")
-        return replace(self, **{f: to_numpy(getattr(self, f)) for f in arr})
 
 
 # ================================================================================================

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 
 
 from sensing import (
+    HostCopy,
     SPEED_OF_LIGHT,
     Array,
     ArrayGeometry,
@@ -41,9 +42,9 @@ from sensing import (
     steering_vector,
 )
 
-from ._covariance import _check_shape_seq, ct
-from ._music import ula_spacing
-from ._results import BoundResult, _ArrayResult
+from ..subspace._covariance import _check_shape_seq, ct
+from ..subspace._music import ula_spacing
+from ._results import BoundResult
 
 __all__ = ["crb_deterministic", "crb_stochastic", "crb_harmonic", "HarmonicMap", "ofdm_harmonic_map"]
 
@@ -370,7 +371,7 @@ def crb_harmonic(frequencies: Array, gains: Array, *, shape, noise_variance: flo
 
 
 @dataclass(frozen=True)
-class HarmonicMap(_ArrayResult):
+class HarmonicMap(HostCopy):
     """Frequencies of an OFDM tensor's components and their derivatives w.r.t. physical parameters.
 
     Attributes

@@ -10,11 +10,12 @@ beamscan over azimuth. Peaks are refined by parabolic interpolation of the log-p
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass
 
 import numpy as np
 
 from sensing import (
+    HostCopy,
     SPEED_OF_LIGHT,
     Array,
     ArrayGeometry,
@@ -32,7 +33,7 @@ __all__ = ["RadarEstimate", "ofdm_radar"]
 
 
 @dataclass(frozen=True)
-class RadarEstimate:
+class RadarEstimate(HostCopy):
     """Targets detected by :func:`ofdm_radar` (strongest first), in the input's namespace.
 
     Attributes
@@ -64,9 +65,6 @@ class RadarEstimate:
     range_doppler_map: Array
     distance_axis_m: Array
     velocity_axis_mps: Array
-
-    def to_numpy(self) -> "RadarEstimate":
-        return replace(self, **{f.name: to_numpy(getattr(self, f.name)) for f in fields(self)})
 
 
 def _window(kind: str, n: int, xp, dtype):
