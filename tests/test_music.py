@@ -10,7 +10,7 @@ from conftest import to_xp
 from estimators import (SubspaceWarning, beamscan, capon, music, music_2d, music_nd,
                         sample_covariance)
 from estimators.subspace._kernels import array_power_kernel, trig_poly_kernel
-from estimators.subspace._music import upa_power
+from estimators.subspace._grid_search import upa_power
 from estimators.subspace._reference import (array_power_reference, music_spectrum_reference,
                                             trig_poly_reference, upa_power_reference)
 from sensing import custom_array, steering_vector, to_numpy, ula, upa

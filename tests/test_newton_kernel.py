@@ -5,7 +5,7 @@ import numpy as np
 from hypothesis import given
 from hypothesis import strategies as st
 
-from estimators.subspace._music import GeometryModel, newton_refine
+from estimators.subspace._grid_search import GeometryModel, newton_refine
 from sensing import custom_array, steering_vector
 
 XP = aac.array_namespace(np.empty(0))
@@ -41,7 +41,7 @@ def test_kernel_matches_twin(seed, n_el, n_src, two_d, n_batch):
        sign=st.sampled_from([-1.0, 1.0]))
 def test_trig_kernel_matches_twin(seed, m, n_src, n_batch, sign):
     """Vandermonde (ULA / subcarrier) refinement from the diagonal sums == the steering-product twin."""
-    from estimators.subspace._music import HarmonicModel, lowrank_diag_sums
+    from estimators.subspace._grid_search import HarmonicModel, lowrank_diag_sums
     from estimators.subspace._kernels import _trig_objective
 
     rng = np.random.default_rng(seed)
@@ -55,7 +55,7 @@ def test_trig_kernel_matches_twin(seed, m, n_src, n_batch, sign):
     kw = dict(sign=sign, step=[0.5 / m], lower=[-np.pi], upper=[np.pi])
     # the objective, its derivatives: O(M) diagonal-sum form == the O(M r) steering form
     c = lowrank_diag_sums(u, XP)
-    from estimators.subspace._music import _quad
+    from estimators.subspace._grid_search import _quad
     f, g, h = _quad(start, model, np.conj(u), sign, XP, True)
     for b in range(n_batch):
         for k in range(n_src):
@@ -81,7 +81,7 @@ def test_peak_kernel_matches_twin(seed, shape, k, n_batch, levels):
     import math
     import warnings
 
-    from estimators.subspace._music import find_peaks
+    from estimators.subspace._grid_search import find_peaks
     from estimators.subspace._results import SubspaceWarning
 
     rng = np.random.default_rng(seed)
@@ -101,7 +101,7 @@ def test_peak_kernel_matches_twin(seed, shape, k, n_batch, levels):
 
 
 def test_peak_kernel_plateau_counts_once():
-    from estimators.subspace._music import find_peaks
+    from estimators.subspace._grid_search import find_peaks
 
     spec = np.array([[0.0, 2.0, 2.0, 1.0, 3.0, 3.0, 3.0, 0.5]])
     np.testing.assert_array_equal(find_peaks(spec, 2, XP), [[4, 1]])     # first point of each plateau

@@ -18,7 +18,13 @@ from estimators import (
     plain_compress,
     sequential_estimator,
 )
-from estimators.tensor._plain import _aic, _map_mode, _normalise_fb, _signal_root_music, _estimate_order_and_roots
+from estimators.tensor._plain_modes import (
+    _aic,
+    _signal_root_music,
+    estimate_order_and_roots,
+    map_mode,
+    normalise_fb,
+)
 from sensing import SPEED_OF_LIGHT as C
 from sensing import Numerology, complex_noise, to_numpy, ula, upa
 
@@ -117,7 +123,7 @@ def test_normalisation_and_forward_backward_by_hand():
     r = np.array([[2, 1j, 0], [-1j, 4, 1], [0, 1, 1]], complex)
     # max |r| = 4 -> r/4; J conj(r/4) J reverses both axes of the conjugate
     exp = 0.5 * (r / 4 + np.array([[1, 1, 0], [1, 4, 1j], [0, -1j, 2]], complex) / 4)
-    np.testing.assert_allclose(_normalise_fb(r), exp)
+    np.testing.assert_allclose(normalise_fb(r), exp)
 
 
 def test_root_music_sign_and_aic_order(rng):
@@ -125,8 +131,8 @@ def test_root_music_sign_and_aic_order(rng):
     w = np.array([0.7, -1.9, 2.6])
     a = np.exp(1j * np.outer(np.arange(m), w))
     p = np.diag([3.0, 1.0, 0.5])
-    r = _normalise_fb(a @ p @ a.conj().T + 1e-3 * np.eye(m))
-    om, radii, eig, k, ic = _estimate_order_and_roots(r, 50, None)
+    r = normalise_fb(a @ p @ a.conj().T + 1e-3 * np.eye(m))
+    om, radii, eig, k, ic = estimate_order_and_roots(r, 50, None)
     assert k == 3 and ic.shape == (m - 1,) and np.argmin(ic) == 2
     np.testing.assert_allclose(np.sort(om), np.sort(w), atol=1e-8)   # e^{+j w n} -> +w
     assert np.all(np.abs(radii - 1.0) < 1e-6)     # exact covariance: signal roots on the circle
@@ -146,7 +152,7 @@ def test_root_selection_equals_the_reference_rule_on_noisy_data(rng):
     a = np.exp(1j * np.outer(np.arange(m), [0.4, -1.0, 2.2]))
     y = a @ (rng.standard_normal((k, 60)) + 1j * rng.standard_normal((k, 60)))
     y = y + 0.5 * (rng.standard_normal((m, 60)) + 1j * rng.standard_normal((m, 60)))
-    r = _normalise_fb(y @ y.conj().T / 60)
+    r = normalise_fb(y @ y.conj().T / 60)
     vs = np.linalg.eigh(r)[1][:, ::-1][:, :k]
     got, radii = _signal_root_music(vs, k, "numpy")
     # reference rule (PLAIN.md §5 step 6) written out: noise-subspace polynomial, |z| <= 1, sort
@@ -161,16 +167,16 @@ def test_root_selection_equals_the_reference_rule_on_noisy_data(rng):
 
 def test_delay_wrap_rule_and_mappings():
     om = np.linspace(-np.pi, np.pi, 100)          # (0 excluded: a positive 1e-16 would map to the edge)
-    w, d, _ = _map_mode(1, om, delta=4, spacing_m=0.0, numerology=SMALL)
+    w, d, _ = map_mode(1, om, delta=4, spacing_m=0.0, numerology=SMALL)
     assert np.all(d >= 0) and np.all(d < C / (SMALL.subcarrier_spacing_hz * 4))
     assert np.all((w > -2 * np.pi) & (w <= 0))
     # velocity: omega = 2 pi f_D T_O Delta
-    _, v, _ = _map_mode(2, np.array([0.3]), delta=2, spacing_m=0.0, numerology=SMALL)
+    _, v, _ = map_mode(2, np.array([0.3]), delta=2, spacing_m=0.0, numerology=SMALL)
     np.testing.assert_allclose(v, 0.3 / (2 * np.pi * SMALL.symbol_duration_s * 2) * C / 26e9)
     # angle: omega = Delta 2 pi d/lambda sin(az); |sin| > 1 is dropped (possible for d < lambda/2)
-    w, az, keep = _map_mode(0, np.array([0.5, 3.0]), delta=2, spacing_m=SMALL.wavelength_m / 2, numerology=SMALL)
+    w, az, keep = map_mode(0, np.array([0.5, 3.0]), delta=2, spacing_m=SMALL.wavelength_m / 2, numerology=SMALL)
     np.testing.assert_allclose(az, np.arcsin(np.array([0.5, 3.0]) / (2 * np.pi)))
-    w, az, keep = _map_mode(0, np.array([0.5, 3.0]), delta=1, spacing_m=SMALL.wavelength_m / 4, numerology=SMALL)
+    w, az, keep = map_mode(0, np.array([0.5, 3.0]), delta=1, spacing_m=SMALL.wavelength_m / 4, numerology=SMALL)
     np.testing.assert_allclose(az, [np.arcsin(1 / np.pi)])
     assert keep.tolist() == [True, False]
 
@@ -216,12 +222,16 @@ def test_centered_numerology_and_snapshot_mode_gains():
 def test_fast_tensor_omp_equals_its_definition(rng):
     import array_api_compat
 
-    from estimators.tensor._plain import _dictionary, _tensor_omp, _tensor_omp_direct
+    from estimators.tensor._plain_fusion import (
+        _tensor_omp_direct,
+        dictionary,
+        tensor_omp,
+    )
 
     xp = array_api_compat.array_namespace(np.empty(0))
     y = rng.standard_normal((2, 6, 7, 8)) + 1j * rng.standard_normal((2, 6, 7, 8))
-    dicts = [_dictionary(xp, rng.uniform(-3, 3, k), n, y.dtype) for k, n in ((3, 6), (4, 7), (2, 8))]
-    a = _tensor_omp(xp, y, dicts, 5)
+    dicts = [dictionary(xp, rng.uniform(-3, 3, k), n, y.dtype) for k, n in ((3, 6), (4, 7), (2, 8))]
+    a = tensor_omp(xp, y, dicts, 5)
     b = _tensor_omp_direct(xp, y, dicts, 5)
     np.testing.assert_array_equal(a[0], b[0])
     for u, v in zip(a[1:], b[1:]):

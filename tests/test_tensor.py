@@ -1,4 +1,4 @@
-"""Tensor tools (estimators.tensor._tensor): complex unfolding/products, HOSVD, HOOI, CP-ALS."""
+"""Tensor tools (estimators.tensor._tensor_algebra, _decompositions): complex unfolding/products, HOSVD, HOOI, CP-ALS."""
 
 from __future__ import annotations
 

@@ -7,7 +7,13 @@
 * PLAIN's channel model: :func:`crb_plain_per_dimension`, :func:`crb_plain_joint`.
 """
 
-from ._crb import HarmonicMap, crb_deterministic, crb_harmonic, crb_stochastic, ofdm_harmonic_map
+from ._crb import (
+    HarmonicMap,
+    crb_deterministic,
+    crb_harmonic,
+    crb_stochastic,
+    ofdm_harmonic_map,
+)
 from ._plain_crb import PlainCrb, crb_plain_joint, crb_plain_per_dimension
 from ._results import BoundResult
 

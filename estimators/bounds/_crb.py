@@ -25,12 +25,11 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-
 from sensing import (
-    HostCopy,
     SPEED_OF_LIGHT,
     Array,
     ArrayGeometry,
+    HostCopy,
     Numerology,
     check_array,
     check_bool,
@@ -42,8 +41,8 @@ from sensing import (
     steering_vector,
 )
 
-from ..subspace._covariance import _check_shape_seq, ct
-from ..subspace._music import ula_spacing
+from ..subspace._covariance import check_shape_seq, ct
+from ..subspace._grid_search import ula_spacing
 from ._results import BoundResult
 
 __all__ = ["crb_deterministic", "crb_stochastic", "crb_harmonic", "HarmonicMap", "ofdm_harmonic_map"]
@@ -306,7 +305,7 @@ def crb_harmonic(frequencies: Array, gains: Array, *, shape, noise_variance: flo
     xp = get_xp(frequencies, gains, scale)
     mu = xp.astype(check_array(frequencies, "frequencies", min_ndim=2, kind="real floating", xp=xp), xp.float64)
     k, r_dims = mu.shape[-2], mu.shape[-1]
-    dims = _check_shape_seq(shape, "shape")
+    dims = check_shape_seq(shape, "shape")
     if len(dims) != r_dims:
         raise ValueError(f"`shape` must have one entry per frequency column ({r_dims}); got {len(dims)}.")
     sigma2 = check_float(noise_variance, "noise_variance", low=0.0, low_inclusive=False)

@@ -37,10 +37,10 @@ import numpy as np
 
 from channels import Paths
 from sensing import (
-    HostCopy,
     SPEED_OF_LIGHT,
     Array,
     ArrayGeometry,
+    HostCopy,
     Numerology,
     asarray_like,
     check_array,

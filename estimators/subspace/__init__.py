@@ -12,7 +12,12 @@ The grid-search engine the estimators share (grids, peak finding, the signal sub
 refinement) is :mod:`estimators.subspace._grid_search`.
 """
 
-from ._covariance import forward_backward, multidimensional_smoothing, sample_covariance, spatial_smoothing
+from ._covariance import (
+    forward_backward,
+    multidimensional_smoothing,
+    sample_covariance,
+    spatial_smoothing,
+)
 from ._esprit import esprit, esprit_nd, unitary_esprit
 from ._music import music, music_2d, music_nd
 from ._omp import omp

@@ -25,7 +25,8 @@ import warnings
 
 import numpy as np
 
-from sensing import Array, asarray_like, check_array, check_bool, check_int, get_xp, is_numpy_namespace as is_numpy
+from sensing import Array, asarray_like, check_array, check_bool, check_int, get_xp
+from sensing import is_numpy_namespace as is_numpy
 
 from ._results import SubspaceWarning
 
@@ -112,7 +113,7 @@ def forward_backward(covariance: Array) -> Array:
         Persymmetric and Hermitian when the input is Hermitian.
     """
     xp = get_xp(covariance)
-    r = _check_square(covariance, "covariance", xp)
+    r = check_square(covariance, "covariance", xp)
     r = xp.astype(r, complex_dtype_for(xp, r.dtype))
     return 0.5 * (r + xp.flip(xp.conj(r), axis=(-2, -1)))
 
@@ -149,7 +150,7 @@ def spatial_smoothing(data: Array, *, subarray_size: int, covariance: bool = Fal
     check_bool(covariance, "covariance")
     check_bool(forward_backward, "forward_backward")
     if covariance:
-        r = _check_square(data, "data", xp)
+        r = check_square(data, "data", xp)
         m = r.shape[-1]
         ms = check_int(subarray_size, "subarray_size", low=1, high=m,
                        why=f"a subarray of the {m}-element array")
@@ -199,7 +200,7 @@ def multidimensional_smoothing(tensor: Array, *, subarray_shape, snapshots: bool
         Columns ordered shift-major then snapshot; namespace and precision of the input.
     """
     xp = get_xp(tensor)
-    shape = _check_shape_seq(subarray_shape, "subarray_shape")
+    shape = check_shape_seq(subarray_shape, "subarray_shape")
     check_bool(snapshots, "snapshots")
     check_bool(forward_backward, "forward_backward")
     r = len(shape)
@@ -219,14 +220,14 @@ def multidimensional_smoothing(tensor: Array, *, subarray_shape, snapshots: bool
 # --- internal building blocks -------------------------------------------------------------------
 
 
-def _check_square(r, name, xp):
+def check_square(r, name, xp):
     r = check_array(r, name, min_ndim=2, kind=_DATA_KINDS, xp=xp)
     if r.shape[-1] != r.shape[-2] or r.shape[-1] < 1:
         raise ValueError(f"`{name}` must be square in its last two axes (a covariance); got shape {tuple(r.shape)}.")
     return r
 
 
-def _check_shape_seq(shape, name):
+def check_shape_seq(shape, name):
     if isinstance(shape, (int, np.integer)) or not hasattr(shape, "__len__") or len(shape) == 0:
         raise TypeError(f"`{name}` must be a non-empty sequence of integers; got {shape!r}.")
     return tuple(check_int(s, f"{name}[{i}]", low=1) for i, s in enumerate(shape))
@@ -442,7 +443,7 @@ def prepare_data(xp, data, *, covariance: bool, smoothing, forward_backward: boo
     check_bool(covariance, "covariance")
     check_bool(forward_backward, "forward_backward")
     if covariance:
-        x = _check_square(data, "data", xp)
+        x = check_square(data, "data", xp)
     else:
         x = check_array(data, "data", min_ndim=2, kind=_DATA_KINDS, xp=xp)
         if x.shape[-1] < 1 or x.shape[-2] < 1:
@@ -502,3 +503,64 @@ def order_for_batch(xp, vals, n_cols: int, method: str = "mdl") -> int:
             f"`n_sources`=None: {method.upper()} chose different orders across the batch "
             f"({k_min}..{k_max}); pass `n_sources` explicitly or call per problem.")
     return k_min
+
+
+def prepare_tensor(xp, tensor, r_dims, *, subarray_shape, snapshots, forward_backward, covariance, shape):
+    """Validate an R-D harmonic tensor (or covariance), smooth it, flatten the batch."""
+    if covariance:
+        if shape is None:
+            raise ValueError("`shape` (the tensor dimensions M_1..M_R) is required with covariance=True.")
+        dims = check_shape_seq(shape, "shape")
+        if len(dims) != r_dims:
+            raise ValueError(f"`shape` must have {r_dims} entries (one per dimension); got {len(dims)}.")
+        r = check_square(tensor, "tensor", xp)
+        if r.shape[-1] != math.prod(dims):
+            raise ValueError(f"`tensor` must be ({math.prod(dims)}, {math.prod(dims)}) for shape {dims}; "
+                             f"got {tuple(r.shape)}.")
+        if subarray_shape is not None:
+            raise ValueError("`subarray_shape` (smoothing) needs the data tensor, not a covariance.")
+        out_real = real_dtype_for(xp, r.dtype)
+        w = as_work(r, xp)
+        w = 0.5 * (w + ct(xp, w))
+        if forward_backward:
+            w = 0.5 * (w + xp.flip(xp.conj(w), axis=(-2, -1)))
+        w, batch = flatten_batch(w, xp, 2)
+        return Prepared(xp, None, w, batch, w.shape[-1], None, out_real), dims
+    x = check_array(tensor, "tensor", min_ndim=r_dims + (1 if snapshots else 0),
+                    kind=("real floating", "complex floating"), xp=xp)
+    n_extra = 1 if snapshots else 0
+    dims = tuple(x.shape[x.ndim - r_dims - n_extra: x.ndim - n_extra])
+    if min(dims) < 1:
+        raise ValueError(f"`tensor` has an empty dimension: shape {tuple(x.shape)}.")
+    sub = dims if subarray_shape is None else check_shape_seq(subarray_shape, "subarray_shape")
+    if len(sub) != r_dims:
+        raise ValueError(f"`subarray_shape` must have {r_dims} entries; got {len(sub)}.")
+    for i, (s, d) in enumerate(zip(sub, dims)):
+        if s > d:
+            raise ValueError(f"`subarray_shape[{i}]` must be in [1, {d}]; got {s}.")
+    out_real = real_dtype_for(xp, x.dtype)
+    w = smoothed_matrix(as_work(x, xp), dims, sub, xp, snapshots=snapshots)
+    if forward_backward:
+        w = xp.concat([w, xp.flip(xp.conj(w), axis=-2)], axis=-1)
+    w, batch = flatten_batch(w, xp, 2)
+    return Prepared(xp, w, None, batch, w.shape[-2], w.shape[-1], out_real), tuple(sub)
+
+
+def unitary_q(n: int) -> np.ndarray:
+    """The sparse unitary left-Π-real matrix :math:`\mathbf Q_n` of Unitary ESPRIT, (n, n) complex.
+
+    :math:`\mathbf Q_n^H\mathbf A` is real for any centro-Hermitian :math:`\mathbf A`; it maps the
+    forward-backward averaged covariance to a real symmetric matrix (M. Haardt and J. A. Nossek,
+    "Unitary ESPRIT," IEEE Trans. Signal Process., 43(5), 1995, Sec. II).
+    """
+    h = n // 2
+    eye = np.eye(h)
+    pi = eye[::-1]
+    q = np.zeros((n, n), dtype=np.complex128)
+    q[:h, :h] = eye
+    q[:h, n - h:] = 1j * eye
+    q[n - h:, :h] = pi
+    q[n - h:, n - h:] = -1j * pi
+    if n % 2:
+        q[h, h] = math.sqrt(2.0)
+    return q / math.sqrt(2.0)

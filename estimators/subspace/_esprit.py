@@ -66,16 +66,18 @@ from sensing import (
 
 from ._covariance import (
     Prepared,
-    _check_shape_seq,
     check_n_sources,
+    check_shape_seq,
     check_subspace_support,
     ct,
     dominant_subspace,
     order_for_batch,
     prepare_data,
+    prepare_tensor,
     real_dtype_for,
+    unitary_q,
 )
-from ._music import optional_geometry, prepare_tensor, sort_rows, ula_spacing, _shape_back
+from ._grid_search import optional_geometry, shape_back, sort_rows, ula_spacing
 from ._results import LineEstimate, MultiEstimate
 from ._schur_kernels import MAX_SWEEPS, RTOL, ssd_kernel, ssd_sweeps_xp
 from ._smoothed_fft import fft_path_pays, smoothed_subspace_fft
@@ -103,21 +105,6 @@ def _eig(a, xp, *, vectors: bool):
         w, v = np.linalg.eig(host)
         return asarray_like(w, xp), asarray_like(v, xp)
     return asarray_like(np.linalg.eigvals(host), xp)
-
-
-def _q_matrix(n: int) -> np.ndarray:
-    """Left-Pi-real unitary matrix Q_n (REFERENCES.md 4.2)."""
-    h = n // 2
-    eye = np.eye(h)
-    pi = eye[::-1]
-    q = np.zeros((n, n), dtype=np.complex128)
-    q[:h, :h] = eye
-    q[:h, n - h:] = 1j * eye
-    q[n - h:, :h] = pi
-    q[n - h:, n - h:] = -1j * pi
-    if n % 2:
-        q[h, h] = math.sqrt(2.0)
-    return q / math.sqrt(2.0)
 
 
 def _mode_apply(e, dims, r, mat, xp):
@@ -168,7 +155,7 @@ def _core(prep: Prepared, dims, k_arg, *, unitary: bool, method: str, subspace_m
             # Q^H R_fb Q is real: its signal subspace is span(Q^H u), which has a real basis
             w = u
             for r, d in enumerate(dims):
-                w = _mode_apply(w, dims, r, np.conj(_q_matrix(d)).T, xp)
+                w = _mode_apply(w, dims, r, np.conj(unitary_q(d)).T, xp)
             left, _, _ = np.linalg.svd(np.concatenate([w.real, w.imag], axis=-1), full_matrices=False)
             u = np.ascontiguousarray(left[..., :k])
         return k, *_shift_freqs(xp, u, dims, unitary, method, pairing), vals
@@ -189,7 +176,7 @@ def _core(prep: Prepared, dims, k_arg, *, unitary: bool, method: str, subspace_m
             raise
         raise ValueError(f"MDL (n_sources=None) estimated K = {k_arg} sources, more than this (sub)array "
                          f"{tuple(dims)} can resolve ({exc}); pass `n_sources` or larger subarrays.") from exc
-    qs = [_q_matrix(d) for d in dims]
+    qs = [unitary_q(d) for d in dims]
     if unitary:
         if prep.data is not None:
             w = prep.data
@@ -214,12 +201,12 @@ def _core(prep: Prepared, dims, k_arg, *, unitary: bool, method: str, subspace_m
 def _shift_freqs(xp, u, dims, unitary, method, pairing="eig"):
     """Shift-invariance equations per dimension on the signal subspace u, then pairing."""
     r_dims = len(dims)
-    qs = [_q_matrix(d) for d in dims] if unitary else None
+    qs = [unitary_q(d) for d in dims] if unitary else None
     mats = []
     for r, d in enumerate(dims):
         if unitary:
             j2 = np.eye(d)[1:]
-            core = _q_matrix(d - 1).conj().T @ j2 @ qs[r]
+            core = unitary_q(d - 1).conj().T @ j2 @ qs[r]
             k1 = asarray_like(2.0 * core.real, xp, dtype=xp.float64)
             k2 = asarray_like(2.0 * core.imag, xp, dtype=xp.float64)
             e1, e2 = _mode_apply(u, dims, r, k1, xp), _mode_apply(u, dims, r, k2, xp)
@@ -323,7 +310,7 @@ def _fft_path(xp, tensor, r_dims, subarray_shape, n_sources, snapshots, covarian
         return None
     x = check_array(tensor, "tensor", min_ndim=r_dims, kind=("real floating", "complex floating"), xp=xp)
     dims = tuple(int(d) for d in x.shape[x.ndim - r_dims:])
-    sub = _check_shape_seq(subarray_shape, "subarray_shape")
+    sub = check_shape_seq(subarray_shape, "subarray_shape")
     if len(sub) != r_dims:
         raise ValueError(f"`subarray_shape` must have {r_dims} entries; got {len(sub)}.")
     for i, (s_, d) in enumerate(zip(sub, dims)):
@@ -347,11 +334,11 @@ def _line_result(prep, k, freqs, vals, geometry, lam, d_ula):
         est = xp.asin(xp.clip(f / (2 * math.pi * d_ula / lam), -1.0, 1.0))
     out = prep.out_real
     return LineEstimate(
-        estimates=_shape_back(xp.astype(est, out), prep.batch, xp),
+        estimates=shape_back(xp.astype(est, out), prep.batch, xp),
         parameter="frequency_rad" if geometry is None else "azimuth_rad",
         n_sources=k,
-        frequencies=_shape_back(xp.astype(f, out), prep.batch, xp),
-        eigenvalues=_shape_back(xp.astype(vals, out), prep.batch, xp),
+        frequencies=shape_back(xp.astype(f, out), prep.batch, xp),
+        eigenvalues=shape_back(xp.astype(vals, out), prep.batch, xp),
     )
 
 
@@ -580,8 +567,8 @@ def esprit_nd(tensor: Array, *, n_sources: int | None = None, n_dims: int | None
                                subspace_method=subspace_method, pairing=pairing)
     out = prep.out_real
     return MultiEstimate(
-        estimates=_shape_back(xp.astype(freqs, out), prep.batch, xp),
+        estimates=shape_back(xp.astype(freqs, out), prep.batch, xp),
         parameters=tuple("frequency_rad" for _ in range(r_dims)),
         n_sources=k,
-        eigenvalues=_shape_back(xp.astype(vals, out), prep.batch, xp),
+        eigenvalues=shape_back(xp.astype(vals, out), prep.batch, xp),
     )

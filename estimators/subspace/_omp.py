@@ -18,21 +18,28 @@ from __future__ import annotations
 
 import math
 
-
-from sensing import Array, ArrayGeometry, check_array, check_bool, check_float, check_int, get_xp
+from sensing import (
+    Array,
+    ArrayGeometry,
+    check_array,
+    check_bool,
+    check_float,
+    check_int,
+    get_xp,
+)
 
 from ._covariance import as_work, ct, flatten_batch, real_dtype_for
-from ._music import (
+from ._grid_search import (
     HarmonicModel,
     LineGrid,
-    optional_geometry,
     check_grid,
     grid_step,
     newton_refine,
+    optional_geometry,
     separable_power,
+    shape_back,
     take_grid,
     unravel,
-    _shape_back,
 )
 from ._results import SparseEstimate
 
@@ -216,9 +223,9 @@ def omp(data: Array, *, n_sources: int, grid=None, geometry: ArrayGeometry | Non
     res_norm = xp.sqrt(xp.sum(xp.real(residual * xp.conj(residual)), axis=(-2, -1)))
     cplx = xp.complex64 if out_real == xp.float32 else xp.complex128
     return SparseEstimate(
-        estimates=_shape_back(xp.astype(est, out_real), batch, xp),
+        estimates=shape_back(xp.astype(est, out_real), batch, xp),
         parameters=params,
         n_sources=k,
-        gains=_shape_back(xp.astype(gains, cplx), batch, xp),
+        gains=shape_back(xp.astype(gains, cplx), batch, xp),
         residual_norm=xp.reshape(xp.astype(res_norm, out_real), batch),
     )

@@ -24,12 +24,26 @@ import math
 
 import numpy as np
 
-from sensing import Array, ArrayGeometry, asarray_like, check_choice, get_xp, is_numpy_namespace, to_numpy
+from sensing import (
+    Array,
+    ArrayGeometry,
+    asarray_like,
+    check_choice,
+    get_xp,
+    is_numpy_namespace,
+    to_numpy,
+)
 
 from ._covariance import prepare_data
-from ._music import lowrank_diag_sums, optional_geometry, signal_subspace, ula_spacing, _shape_back
-from ._results import LineEstimate
+from ._grid_search import (
+    lowrank_diag_sums,
+    optional_geometry,
+    shape_back,
+    signal_subspace,
+    ula_spacing,
+)
 from ._kernels import aberth_kernel
+from ._results import LineEstimate
 
 __all__ = ["root_music", "polynomial_roots"]
 
@@ -122,11 +136,11 @@ def root_music(data: Array, *, n_sources: int | None = None, geometry: ArrayGeom
         scale = 2 * math.pi * d_ula / lam
         est = xp.asin(xp.clip(freqs / scale, -1.0, 1.0))
     return LineEstimate(
-        estimates=_shape_back(xp.astype(est, out), prep.batch, xp),
+        estimates=shape_back(xp.astype(est, out), prep.batch, xp),
         parameter="frequency_rad" if geometry is None else "azimuth_rad",
         n_sources=k,
-        frequencies=_shape_back(xp.astype(freqs, out), prep.batch, xp),
-        eigenvalues=_shape_back(xp.astype(vals, out), prep.batch, xp),
+        frequencies=shape_back(xp.astype(freqs, out), prep.batch, xp),
+        eigenvalues=shape_back(xp.astype(vals, out), prep.batch, xp),
     )
 
 

@@ -16,7 +16,14 @@ import math
 from sensing import Array, ArrayGeometry, check_bool, check_float, check_int, get_xp
 
 from ._covariance import ct, prepare_data
-from ._music import LineGrid, check_grid, optional_geometry, find_peaks, ula_spacing, _shape_back
+from ._grid_search import (
+    LineGrid,
+    check_grid,
+    find_peaks,
+    optional_geometry,
+    shape_back,
+    ula_spacing,
+)
 from ._results import LineEstimate
 
 __all__ = ["beamscan", "capon"]
@@ -48,11 +55,11 @@ def _result(xp, prep, lg, k, theta, spec, return_spectrum):
     est, freqs, _ = lg.finish(theta)
     out = prep.out_real
     return LineEstimate(
-        estimates=_shape_back(xp.astype(est, out), prep.batch, xp),
+        estimates=shape_back(xp.astype(est, out), prep.batch, xp),
         parameter=lg.parameter,
         n_sources=k,
-        frequencies=None if freqs is None else _shape_back(xp.astype(freqs, out), prep.batch, xp),
-        spectrum=_shape_back(xp.astype(spec, out), prep.batch, xp) if return_spectrum else None,
+        frequencies=None if freqs is None else shape_back(xp.astype(freqs, out), prep.batch, xp),
+        spectrum=shape_back(xp.astype(spec, out), prep.batch, xp) if return_spectrum else None,
         grid=xp.astype(lg.grid, out),
     )
 

@@ -10,20 +10,17 @@ array and the OFDM numerology that produced it. The family:
 * the classic OFDM radar (periodogram range-Doppler map and beamscan): :func:`ofdm_radar`.
 """
 
-from ._plain import (
-    COMPRESSIONS,
-    FUSIONS,
-    SELECTIONS,
-    CompressedTensor,
-    ModeCandidates,
-    PlainResult,
-    PlainTimings,
-    plain,
-    plain_compress,
+from ._plain import FUSIONS, SELECTIONS, PlainResult, PlainTimings, plain
+from ._plain_baselines import (
+    BaselineResult,
+    joint_esprit_estimator,
+    sequential_estimator,
 )
-from ._plain_baselines import BaselineResult, joint_esprit_estimator, sequential_estimator
+from ._plain_compression import COMPRESSIONS, CompressedTensor, plain_compress
+from ._plain_modes import ModeCandidates
 from ._radar import RadarEstimate, ofdm_radar
-from ._tensor import CPResult, TuckerResult, cp_als, fold, hosvd, mode_dot, multi_mode_dot, tucker, unfold
+from ._decompositions import CPResult, TuckerResult, cp_als, hosvd, tucker
+from ._tensor_algebra import fold, mode_dot, multi_mode_dot, unfold
 
 __all__ = [
     "CPResult", "TuckerResult", "cp_als", "fold", "hosvd", "mode_dot", "multi_mode_dot", "tucker", "unfold",

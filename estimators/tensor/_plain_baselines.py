@@ -21,32 +21,27 @@ from dataclasses import dataclass
 import numpy as np
 
 from sensing import (
-    HostCopy,
     SPEED_OF_LIGHT,
     Array,
     ArrayGeometry,
+    HostCopy,
     Numerology,
     asarray_like,
     check_int,
     to_numpy,
 )
 
-from ._plain import (
-    _compress,
-    _deltas_iv,
-    _dictionary,
-    _estimate_order_and_roots,
-    _map_mode,
-    _normalise_fb,
-    _normalised_fb_covariance,
-    _physical_gains,
-    _plain_iv,
-    _steps_iv,
-    _sync,
-    _tensor_iv,
-)
 from ..subspace._esprit import esprit_nd
-from ._tensor import _mode_dot
+from ._plain import plain_iv, sync
+from ._plain_compression import compress, deltas_iv, steps_iv, tensor_iv
+from ._plain_fusion import dictionary, physical_gains
+from ._plain_modes import (
+    estimate_order_and_roots,
+    map_mode,
+    normalise_fb,
+    normalised_fb_covariance,
+)
+from ._tensor_algebra import mode_product
 
 __all__ = ["BaselineResult", "sequential_estimator", "joint_esprit_estimator"]
 
@@ -98,9 +93,9 @@ class BaselineResult(HostCopy):
 def _fit_gains(xp, y, omegas3: np.ndarray):
     """LS amplitudes of the given (P, 3) compressed-grid triples: min ||vec(Y_s) - G g_s||."""
     n1, n2, n3 = (int(s) for s in y.shape[1:])
-    a = _dictionary(xp, omegas3[:, 0], n1, y.dtype)
-    d = _dictionary(xp, omegas3[:, 1], n2, y.dtype)
-    v = _dictionary(xp, omegas3[:, 2], n3, y.dtype)
+    a = dictionary(xp, omegas3[:, 0], n1, y.dtype)
+    d = dictionary(xp, omegas3[:, 1], n2, y.dtype)
+    v = dictionary(xp, omegas3[:, 2], n3, y.dtype)
     p = omegas3.shape[0]
     g = xp.reshape(a[:, None, None, :] * d[None, :, None, :] * v[None, None, :, :], (-1, p))  # (N, P)
     rhs = xp.matrix_transpose(xp.reshape(y, (y.shape[0], -1)))                               # (N, S')
@@ -129,7 +124,7 @@ def _finish(xp, method, y, comp, omegas3, phys, numerology, rx_array, squeeze, n
     fine = np.stack([2 * np.pi * rx_array.spacing_m[0] / numerology.wavelength_m * np.sin(az),
                      -2 * np.pi * numerology.subcarrier_spacing_hz * tau,
                      2 * np.pi * fd * numerology.symbol_duration_s]) if len(az) else np.zeros((3, 0))
-    g = _physical_gains(core_h, fine, comp, float(numerology.subcarrier_frequencies_hz[0]), tau)
+    g = physical_gains(core_h, fine, comp, float(numerology.subcarrier_frequencies_hz[0]), tau)
 
     def dev(v, dtype=xp.float64):
         return asarray_like(np.asarray(v), xp, dtype=dtype)
@@ -148,19 +143,19 @@ def _checked_compression(tensor, rx_array, numerology, compression, deltas, sele
         tensor, rx_array, numerology, compression, deltas, selection, n_objects, smoothing_steps,
         max_virtual_snapshots)
     t0 = time.perf_counter()
-    comp = _compress(xp, x, compression, d, steps, cap, rng)
-    _sync(comp.tensor)
+    comp = compress(xp, x, compression, d, steps, cap, rng)
+    sync(comp.tensor)
     return xp, squeeze, selection, d, comp, [time.perf_counter() - t0]
 
 
 def _baseline_iv(tensor, rx_array, numerology, compression, deltas, selection, n_objects, smoothing_steps,
                  max_virtual_snapshots):
-    xp, x, squeeze = _tensor_iv(tensor)
+    xp, x, squeeze = tensor_iv(tensor)
     if selection not in (None, "aic", "aic_true_count"):
         raise ValueError(f"`selection` must be one of 'aic', 'aic_true_count' for the baselines; got {selection!r}.")
-    selection = _plain_iv(rx_array, numerology, x.shape[1:], compression, "omp", selection, n_objects)
-    d = _deltas_iv(deltas, tuple(int(s) for s in x.shape[1:]), compression)
-    steps = _steps_iv(smoothing_steps)
+    selection = plain_iv(rx_array, numerology, x.shape[1:], compression, "omp", selection, n_objects)
+    d = deltas_iv(deltas, tuple(int(s) for s in x.shape[1:]), compression)
+    steps = steps_iv(smoothing_steps)
     cap = check_int(max_virtual_snapshots, "max_virtual_snapshots", low=1)
     small = tuple(int(s) // dm for s, dm in zip(x.shape[1:], d))
     if min(small) < 2:
@@ -181,7 +176,7 @@ def _smoothed_fb_covariance(z: np.ndarray, sub: int) -> tuple[np.ndarray, int]:
     cols = z[:, idx]                                                          # (S, sub, n_win)
     mat = np.moveaxis(cols, 0, 1).reshape(sub, -1)
     r = mat @ mat.conj().T / mat.shape[1]
-    return _normalise_fb(r), int(mat.shape[1])
+    return normalise_fb(r), int(mat.shape[1])
 
 
 def sequential_estimator(tensor: Array, rx_array: ArrayGeometry, numerology: Numerology, *,
@@ -232,22 +227,22 @@ def sequential_estimator(tensor: Array, rx_array: ArrayGeometry, numerology: Num
 
     # 1. angles
     t0 = time.perf_counter()
-    r, n_cols = _normalised_fb_covariance(xp, y, 1)
-    om_a, _, _, _, _ = _estimate_order_and_roots(r, n_cols, None)
-    om_a, az, _ = _map_mode(0, om_a, delta=comp.deltas[0], spacing_m=spacing, numerology=numerology)
+    r, n_cols = normalised_fb_covariance(xp, y, 1)
+    om_a, _, _, _, _ = estimate_order_and_roots(r, n_cols, None)
+    om_a, az, _ = map_mode(0, om_a, delta=comp.deltas[0], spacing_m=spacing, numerology=numerology)
     times.append(time.perf_counter() - t0)
 
     # 2.-3. beams and delays per beam
     t0 = time.perf_counter()
     per_beam = []
     if om_a.size:
-        a_hat = _dictionary(xp, om_a, int(y.shape[1]), y.dtype)
-        z = _mode_dot(xp, y, xp.linalg.pinv(a_hat), 1, 0)                     # (S', K_a, N2, N3)
+        a_hat = dictionary(xp, om_a, int(y.shape[1]), y.dtype)
+        z = mode_product(xp, y, xp.linalg.pinv(a_hat), 1, 0)                     # (S', K_a, N2, N3)
         for i in range(om_a.size):
             za = z[:, i, ...]
-            ra, nc = _normalised_fb_covariance(xp, za, 1)
-            om_f, _, _, _, _ = _estimate_order_and_roots(ra, nc, None)
-            om_f, dist, _ = _map_mode(1, om_f, delta=comp.deltas[1], spacing_m=spacing, numerology=numerology)
+            ra, nc = normalised_fb_covariance(xp, za, 1)
+            om_f, _, _, _, _ = estimate_order_and_roots(ra, nc, None)
+            om_f, dist, _ = map_mode(1, om_f, delta=comp.deltas[1], spacing_m=spacing, numerology=numerology)
             per_beam.append((za, om_f, dist))
     times.append(time.perf_counter() - t0)
 
@@ -258,13 +253,13 @@ def sequential_estimator(tensor: Array, rx_array: ArrayGeometry, numerology: Num
         if not om_f.size:
             counts.append((0, ()))
             continue
-        d_hat = _dictionary(xp, om_f, int(za.shape[1]), za.dtype)
-        series = to_numpy(_mode_dot(xp, za, xp.linalg.pinv(d_hat), 1, 0))   # (S', K_f, N3): small, host
+        d_hat = dictionary(xp, om_f, int(za.shape[1]), za.dtype)
+        series = to_numpy(mode_product(xp, za, xp.linalg.pinv(d_hat), 1, 0))   # (S', K_f, N3): small, host
         dop_counts = []
         for j in range(om_f.size):
             rt, nc = _smoothed_fb_covariance(series[:, j, :], sub)
-            om_t, _, _, _, _ = _estimate_order_and_roots(rt, nc, None)
-            om_t, vel, _ = _map_mode(2, om_t, delta=comp.deltas[2], spacing_m=spacing, numerology=numerology)
+            om_t, _, _, _, _ = estimate_order_and_roots(rt, nc, None)
+            om_t, vel, _ = map_mode(2, om_t, delta=comp.deltas[2], spacing_m=spacing, numerology=numerology)
             dop_counts.append(int(om_t.size))
             for k in range(om_t.size):
                 trip_om.append((om_a[i], om_f[j], om_t[k]))
@@ -346,12 +341,12 @@ def joint_esprit_estimator(tensor: Array, rx_array: ArrayGeometry, numerology: N
     else:
         est = esprit_nd(xp.moveaxis(y, 0, -1), n_sources=k, subarray_shape=sub, snapshots=True)
     om = to_numpy(est.estimates).reshape(-1, 3)
-    _sync(est.estimates)
+    sync(est.estimates)
     times.append(time.perf_counter() - t0)
     spacing = float(rx_array.spacing_m[0])
-    w0, az, keep = _map_mode(0, om[:, 0], delta=comp.deltas[0], spacing_m=spacing, numerology=numerology)
-    w1, dist, _ = _map_mode(1, om[keep, 1], delta=comp.deltas[1], spacing_m=spacing, numerology=numerology)
-    w2, vel, _ = _map_mode(2, om[keep, 2], delta=comp.deltas[2], spacing_m=spacing, numerology=numerology)
+    w0, az, keep = map_mode(0, om[:, 0], delta=comp.deltas[0], spacing_m=spacing, numerology=numerology)
+    w1, dist, _ = map_mode(1, om[keep, 1], delta=comp.deltas[1], spacing_m=spacing, numerology=numerology)
+    w2, vel, _ = map_mode(2, om[keep, 2], delta=comp.deltas[2], spacing_m=spacing, numerology=numerology)
     omegas3 = np.stack([w0, w1, w2], axis=-1)
     phys = np.stack([az, dist, vel], axis=-1)
     return _finish(xp, "joint_esprit", y, comp, omegas3, phys, numerology, rx_array, squeeze, None,

@@ -15,10 +15,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from sensing import (
-    HostCopy,
     SPEED_OF_LIGHT,
     Array,
     ArrayGeometry,
+    HostCopy,
     Numerology,
     asarray_like,
     check_array,

@@ -1,4 +1,4 @@
-r"""Complex-safe tensor tools: unfolding, mode products, HOSVD, Tucker (HOOI) and CP-ALS.
+r"""Tensor decompositions: HOSVD, Tucker (HOOI) and CP-ALS, complex-safe and batched.
 
 All functions take NumPy or CuPy arrays (any array-API namespace for the pure algebra) and return
 arrays of the same library; complex tensors are first-class. An optional leading batch of
@@ -44,8 +44,8 @@ from typing import Any
 import numpy as np
 
 from sensing import (
-    HostCopy,
     Array,
+    HostCopy,
     asarray_like,
     check_array,
     check_choice,
@@ -58,252 +58,23 @@ from sensing import (
     to_numpy,
 )
 
-__all__ = [
-    "unfold",
-    "fold",
-    "mode_dot",
-    "multi_mode_dot",
-    "hosvd",
-    "tucker",
-    "cp_als",
-    "TuckerResult",
-    "CPResult",
-]
+from ._tensor_algebra import (
+    check_batch_ndim,
+    float_tensor,
+    gram,
+    is_complex,
+    mH,
+    mode_product,
+    mT,
+    multi_mode_product,
+    real_dtype,
+    unfold_batched,
+)
 
 
-# ------------------------------------------------------------------------------------------
-# helpers
-# ------------------------------------------------------------------------------------------
-def _check_batch_ndim(batch_ndim, ndim: int, name: str = "tensor", min_modes: int = 1) -> int:
-    b = check_int(batch_ndim, "batch_ndim", low=0)
-    if ndim - b < min_modes:
-        raise ValueError(
-            f"`{name}` must have at least {min_modes} mode(s) after {b} batch axis/axes; "
-            f"got {ndim} dimension(s)."
-        )
-    return b
+__all__ = ["hosvd", "tucker", "cp_als", "TuckerResult", "CPResult"]
 
 
-def _check_mode(mode, n_modes: int) -> int:
-    return check_int(mode, "mode", low=0, high=n_modes - 1)
-
-
-def _float_tensor(tensor, name: str = "tensor"):
-    return check_array(tensor, name, kind=("real floating", "complex floating"))
-
-
-def _mT(xp, a):
-    return xp.matrix_transpose(a)
-
-
-def _mH(xp, a):
-    return xp.conj(xp.matrix_transpose(a))
-
-
-def _is_complex(xp, x) -> bool:
-    return xp.isdtype(x.dtype, "complex floating")
-
-
-def _real_dtype(xp, dtype):
-    if dtype == xp.complex64 or dtype == xp.float32:
-        return xp.float32
-    return xp.float64
-
-
-# ------------------------------------------------------------------------------------------
-# unfolding, folding, mode products
-# ------------------------------------------------------------------------------------------
-def unfold(tensor: Array, mode: int, *, batch_ndim: int = 0) -> Array:
-    r"""Mode-``mode`` unfolding :math:`\mathbf X_{(n)}` (TensorLy's ordering).
-
-    Parameters
-    ----------
-    tensor : array, shape ``batch + (I_0, ..., I_{N-1})``
-        Real or complex tensor.
-    mode : int
-        Mode :math:`n \in [0, N-1]`, counted after the batch axes.
-    batch_ndim : int, default=0
-        Number of leading batch axes carried through unchanged.
-
-    Returns
-    -------
-    array, shape ``batch + (I_n, prod_{m != n} I_m)``
-        Columns are the mode-:math:`n` fibres, remaining modes in order, last index fastest.
-    """
-    xp = get_xp(tensor)
-    x = check_array(tensor, "tensor", kind=("real floating", "complex floating", "integral"), xp=xp)
-    b = _check_batch_ndim(batch_ndim, x.ndim)
-    n = _check_mode(mode, x.ndim - b)
-    return _unfold(xp, x, n, b)
-
-
-def _unfold(xp, x, mode: int, b: int):
-    batch = tuple(x.shape[:b])
-    i_n = x.shape[b + mode]
-    if mode != 0:
-        x = xp.moveaxis(x, b + mode, b)
-    return xp.reshape(x, batch + (i_n, -1))
-
-
-def fold(matrix: Array, mode: int, shape: Sequence[int], *, batch_ndim: int = 0) -> Array:
-    """Inverse of :func:`unfold`.
-
-    Parameters
-    ----------
-    matrix : array, shape ``batch + (I_n, prod_{m != n} I_m)``
-    mode : int
-    shape : sequence of int
-        The tensor shape ``(I_0, ..., I_{N-1})`` **without** the batch axes.
-    batch_ndim : int, default=0
-
-    Returns
-    -------
-    array, shape ``batch + shape``
-    """
-    xp = get_xp(matrix)
-    m = check_array(matrix, "matrix", kind=("real floating", "complex floating", "integral"), xp=xp)
-    b = _check_batch_ndim(batch_ndim, m.ndim, "matrix", min_modes=2)
-    if m.ndim - b != 2:
-        raise ValueError(f"`matrix` must have 2 dimensions after {b} batch axis/axes; got shape {tuple(m.shape)}.")
-    shape = tuple(check_int(s, "shape", low=1) for s in shape)
-    n = _check_mode(mode, len(shape))
-    if (m.shape[b], m.shape[b + 1]) != (shape[n], math.prod(shape) // shape[n]) or \
-            math.prod(shape) != m.shape[b] * m.shape[b + 1]:
-        raise ValueError(
-            f"`matrix` of shape {tuple(m.shape)} is not a mode-{n} unfolding of a tensor of shape {shape}."
-        )
-    return _fold(xp, m, n, shape, b)
-
-
-def _fold(xp, m, mode: int, shape, b: int):
-    batch = tuple(m.shape[:b])
-    moved = (shape[mode],) + tuple(s for i, s in enumerate(shape) if i != mode)
-    x = xp.reshape(m, batch + moved)
-    if mode != 0:
-        x = xp.moveaxis(x, b, b + mode)
-    return x
-
-
-def _mode_dot(xp, x, u, mode: int, b: int, *, conj_transpose: bool = False):
-    """x ×_mode u without transposing x: (prefix, I_n, suffix) viewed, matmul broadcast.
-
-    ``u`` has shape (J, I_n) (or ``batch + (J, I_n)`` when it carries the batch axes).
-    """
-    if conj_transpose:
-        u = _mH(xp, u)
-    shape = tuple(x.shape)
-    batch = shape[:b]
-    dims = shape[b:]
-    pre = math.prod(dims[:mode])
-    i_n = dims[mode]
-    suf = math.prod(dims[mode + 1:])
-    j = u.shape[-2]
-    batched_u = u.ndim > 2
-    if suf == 1:  # last mode: (..., I_n) @ U^T
-        x3 = xp.reshape(x, batch + (pre, i_n))
-        out = x3 @ _mT(xp, u)
-    else:
-        x3 = xp.reshape(x, batch + (pre, i_n, suf))
-        uu = xp.reshape(u, batch + (1, j, i_n)) if batched_u else u
-        out = uu @ x3
-    return xp.reshape(out, batch + dims[:mode] + (j,) + dims[mode + 1:])
-
-
-def mode_dot(tensor: Array, matrix: Array, mode: int, *, transpose: bool = False,
-             batch_ndim: int = 0) -> Array:
-    r"""Mode-:math:`n` product :math:`\mathcal X \times_n \mathbf U`.
-
-    Parameters
-    ----------
-    tensor : array, shape ``batch + (I_0, ..., I_{N-1})``
-    matrix : array, shape ``(J, I_n)`` or ``batch + (J, I_n)``
-        :math:`\mathbf U`; with ``transpose=True`` shape ``(I_n, J)`` and :math:`\mathbf U^H` is
-        applied (conjugate transpose, as TensorLy's ``multi_mode_dot(transpose=True)``).
-    mode : int
-    transpose : bool, default=False
-    batch_ndim : int, default=0
-
-    Returns
-    -------
-    array, shape ``batch + (I_0, ..., J, ..., I_{N-1})``
-        :math:`(\mathcal X\times_n\mathbf U)[\dots, j, \dots] = \sum_i U_{ji}\,\mathcal X[\dots, i, \dots]`.
-    """
-    xp = get_xp(tensor, matrix)
-    x = _float_tensor(tensor)
-    u = check_array(matrix, "matrix", kind=("real floating", "complex floating"), xp=xp)
-    b = _check_batch_ndim(batch_ndim, x.ndim)
-    n = _check_mode(mode, x.ndim - b)
-    if u.ndim not in (2, b + 2) or (u.ndim == b + 2 and b and tuple(u.shape[:b]) != tuple(x.shape[:b])):
-        raise ValueError(
-            f"`matrix` must have shape (J, I_n) or batch + (J, I_n) with batch {tuple(x.shape[:b])}; "
-            f"got shape {tuple(u.shape)}."
-        )
-    i_axis = -2 if transpose else -1
-    if u.shape[i_axis] != x.shape[b + n]:
-        raise ValueError(
-            f"`matrix` must have {x.shape[b + n]} {'rows' if transpose else 'columns'} "
-            f"(size of mode {n}); got shape {tuple(u.shape)}."
-        )
-    x, u = _common_dtype(xp, x, u)
-    return _mode_dot(xp, x, u, n, b, conj_transpose=transpose)
-
-
-def _common_dtype(xp, *arrays):
-    dt = xp.result_type(*arrays)
-    return tuple(a if a.dtype == dt else xp.astype(a, dt) for a in arrays)
-
-
-def multi_mode_dot(tensor: Array, matrices: Sequence[Array], modes: Sequence[int] | None = None, *,
-                   skip: int | None = None, transpose: bool = False, batch_ndim: int = 0) -> Array:
-    r"""Chain of mode products :math:`\mathcal X \times_{n_1}\mathbf U_1 \times_{n_2}\mathbf U_2 \cdots`.
-
-    Parameters
-    ----------
-    tensor : array, shape ``batch + (I_0, ..., I_{N-1})``
-    matrices : sequence of arrays
-        One matrix per entry of ``modes`` (shapes as in :func:`mode_dot`).
-    modes : sequence of int, optional
-        Default ``0, ..., len(matrices) - 1``.
-    skip : int, optional
-        Leave out the product on this mode (as TensorLy's ``skip``).
-    transpose : bool, default=False
-        Apply :math:`\mathbf U^H` (conjugate transpose) instead of :math:`\mathbf U`.
-    batch_ndim : int, default=0
-
-    Returns
-    -------
-    array
-    """
-    mats = list(matrices)
-    modes = list(range(len(mats))) if modes is None else [int(m) for m in modes]
-    if len(modes) != len(mats):
-        raise ValueError(f"`modes` must have one entry per matrix ({len(mats)}); got {len(modes)}.")
-    out = tensor
-    # apply the products that shrink the tensor most first (fewest flops)
-    order = sorted(range(len(mats)),
-                   key=lambda i: (mats[i].shape[-1] if transpose else mats[i].shape[-2])
-                   / max(1, (mats[i].shape[-2] if transpose else mats[i].shape[-1])))
-    for i in order:
-        if skip is not None and modes[i] == skip:
-            continue
-        out = mode_dot(out, mats[i], modes[i], transpose=transpose, batch_ndim=batch_ndim)
-    return out
-
-
-def _multi(xp, x, mats, b: int, *, conj_transpose: bool = False, skip: int | None = None):
-    """Internal multi-mode product on modes 0..len(mats)-1 (no validation); None entries skipped."""
-    idx = [i for i, u in enumerate(mats) if u is not None and i != skip]
-    # shrink first
-    idx.sort(key=lambda i: (mats[i].shape[-1] if conj_transpose else mats[i].shape[-2])
-             / max(1, x.shape[b + i]))
-    for i in idx:
-        x = _mode_dot(xp, x, mats[i], i, b, conj_transpose=conj_transpose)
-    return x
-
-
-# ------------------------------------------------------------------------------------------
-# result types
-# ------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class TuckerResult(HostCopy):
     r"""Tucker decomposition :math:`\mathcal X \approx \mathcal G\times_0\mathbf U_0\cdots\times_{N-1}\mathbf U_{N-1}`.
@@ -344,7 +115,7 @@ class TuckerResult(HostCopy):
     def to_tensor(self) -> Array:
         """Full reconstruction, shape ``batch + (I_0, ..., I_{N-1})``."""
         xp = get_xp(self.core)
-        return _multi(xp, self.core, list(self.factors), self.batch_ndim)
+        return multi_mode_product(xp, self.core, list(self.factors), self.batch_ndim)
 
     def to_tensorly(self):
         """TensorLy ``TuckerTensor((core, factors))`` (unbatched results only)."""
@@ -426,14 +197,11 @@ def _cp_to_tensor(xp, weights, factors, b: int):
     kr = factors[-1] * xp.astype(weights, factors[-1].dtype)[..., None, :]   # batch + (I_last, R)
     for f in reversed(factors[1:-1]):                                          # Khatri-Rao, last fastest
         kr = xp.reshape(f[..., :, None, :] * kr[..., None, :, :], batch + (-1, r))
-    full = factors[0] @ _mT(xp, kr)                                            # batch + (I_0, prod)
+    full = factors[0] @ mT(xp, kr)                                            # batch + (I_0, prod)
     dims = tuple(f.shape[-2] for f in factors)
     return xp.reshape(full, batch + dims)
 
 
-# ------------------------------------------------------------------------------------------
-# HOSVD
-# ------------------------------------------------------------------------------------------
 def _ranks(rank, dims, name: str = "rank", allow_none: bool = True) -> tuple[int, ...]:
     n = len(dims)
     if rank is None and allow_none:
@@ -446,12 +214,6 @@ def _ranks(rank, dims, name: str = "rank", allow_none: bool = True) -> tuple[int
     for i, (r, d) in enumerate(zip(rank, dims)):
         out.append(check_int(r, f"{name}[{i}]", low=1, high=d, why=f"mode {i} has size {d}"))
     return tuple(out)
-
-
-def _gram(xp, x, mode: int, b: int):
-    """X_(n) X_(n)^H, shape batch + (I_n, I_n)."""
-    xn = _unfold(xp, x, mode, b)
-    return xn @ _mH(xp, xn)
 
 
 def _top_eig(xp, gram, r: int):
@@ -476,7 +238,7 @@ def _gram_top_eig(xp, x, mode: int, b: int, r: int):
     one thread. Other namespaces use the generic GEMM.
     """
     if not (is_numpy_namespace(xp) and x.dtype in (np.complex128, np.complex64, np.float64, np.float32)):
-        return _top_eig(xp, _gram(xp, x, mode, b), r)
+        return _top_eig(xp, gram(xp, x, mode, b), r)
     from scipy.linalg import blas
 
     x = np.asarray(x)
@@ -505,41 +267,14 @@ def _gram_top_eig(xp, x, mode: int, b: int, r: int):
     return w.reshape(batch + (r,)), np.ascontiguousarray(v).reshape(batch + (i_n, r))
 
 
-def _mode_gram(xp, x, mode: int, b: int):
-    """Full Hermitian X_(n) X_(n)^H, shape batch + (I_n, I_n) (BLAS herk/syrk on NumPy)."""
-    if not (is_numpy_namespace(xp) and x.dtype in (np.complex128, np.complex64, np.float64, np.float32)):
-        return _gram(xp, x, mode, b)
-    from scipy.linalg import blas
-
-    x = np.asarray(x)
-    cplx = np.iscomplexobj(x)
-    dims = x.shape[b:]
-    i_n = dims[mode]
-    rk = blas.get_blas_funcs("herk" if cplx else "syrk", (x,))
-    flat = x.reshape((-1,) + dims)
-    out = np.empty((flat.shape[0], i_n, i_n), dtype=x.dtype)
-    for k in range(flat.shape[0]):
-        xk = flat[k]
-        if mode == len(dims) - 1 and len(dims) > 1:
-            low = rk(1.0, xk.reshape(-1, i_n).T, trans=0, lower=1)           # G, lower triangle
-        else:
-            xn = np.ascontiguousarray(np.moveaxis(xk, mode, 0)).reshape(i_n, -1)
-            low = rk(1.0, xn.T, trans=2 if cplx else 1, lower=1)            # conj(G), lower triangle
-            if cplx:
-                low = low.conj()
-        strict = np.tril(low, -1)
-        out[k] = np.tril(low) + strict.conj().T
-    return out.reshape(x.shape[:b] + (i_n, i_n))
-
-
 def _leading_subspace(xp, x, mode, b, r, method):
     if method == "gram":
         return _gram_top_eig(xp, x, mode, b, r)
-    return _top_svd(xp, _unfold(xp, x, mode, b), r)
+    return _top_svd(xp, unfold_batched(xp, x, mode, b), r)
 
 
 def _sq_norm(xp, x, b: int):
-    a = xp.abs(x) if _is_complex(xp, x) else x
+    a = xp.abs(x) if is_complex(xp, x) else x
     return xp.sum(xp.reshape(a * a, tuple(x.shape[:b]) + (-1,)), axis=-1)
 
 
@@ -579,8 +314,8 @@ def hosvd(tensor: Array, rank: int | Sequence[int] | None = None, *, method: str
         A rank outside ``[1, I_n]``, or a tensor with fewer than one mode after the batch axes.
     """
     xp = get_xp(tensor)
-    x = _float_tensor(tensor)
-    b = _check_batch_ndim(batch_ndim, x.ndim)
+    x = float_tensor(tensor)
+    b = check_batch_ndim(batch_ndim, x.ndim)
     check_choice(method, "method", ("gram", "svd"))
     dims = tuple(x.shape[b:])
     ranks = _ranks(rank, dims)
@@ -591,8 +326,8 @@ def hosvd(tensor: Array, rank: int | Sequence[int] | None = None, *, method: str
         factors.append(u)
         svals.append(s)
         if sequential:
-            y = _mode_dot(xp, y, u, n, b, conj_transpose=True)
-    core = y if sequential else _multi(xp, x, factors, b, conj_transpose=True)
+            y = mode_product(xp, y, u, n, b, conj_transpose=True)
+    core = y if sequential else multi_mode_product(xp, x, factors, b, conj_transpose=True)
     errors = _tucker_error(xp, x, core, b)[None, ...]
     return TuckerResult(core, tuple(factors), tuple(svals), 0, True, errors, b)
 
@@ -604,9 +339,6 @@ def _tucker_error(xp, x, core, b):
     return to_numpy(err / xp.where(nx > 0, xp.sqrt(nx), xp.ones_like(nx)))
 
 
-# ------------------------------------------------------------------------------------------
-# Tucker / HOOI
-# ------------------------------------------------------------------------------------------
 def tucker(tensor: Array, rank: int | Sequence[int], *, n_iter_max: int = 100, tol: float = 1e-8,
            init: Any = "hosvd", batch_ndim: int = 0,
            callback: Callable[[int, np.ndarray], bool | None] | None = None) -> TuckerResult:
@@ -639,8 +371,8 @@ def tucker(tensor: Array, rank: int | Sequence[int], *, n_iter_max: int = 100, t
     TuckerResult
     """
     xp = get_xp(tensor)
-    x = _float_tensor(tensor)
-    b = _check_batch_ndim(batch_ndim, x.ndim)
+    x = float_tensor(tensor)
+    b = check_batch_ndim(batch_ndim, x.ndim)
     dims = tuple(x.shape[b:])
     ranks = _ranks(rank, dims, allow_none=False)
     n_iter_max = check_int(n_iter_max, "n_iter_max", low=0)
@@ -651,15 +383,15 @@ def tucker(tensor: Array, rank: int | Sequence[int], *, n_iter_max: int = 100, t
     else:
         factors = _factors_from(init, "init", xp, b, dims, ranks, tuple(x.shape[:b]))
     svals = [None] * len(dims)
-    core = _multi(xp, x, factors, b, conj_transpose=True)
+    core = multi_mode_product(xp, x, factors, b, conj_transpose=True)
     errors = [_tucker_error(xp, x, core, b)]
     converged = False
     it = 0
     for it in range(1, n_iter_max + 1):
         for n in range(len(dims)):
-            y = _multi(xp, x, factors, b, conj_transpose=True, skip=n)
+            y = multi_mode_product(xp, x, factors, b, conj_transpose=True, skip=n)
             svals[n], factors[n] = _gram_top_eig(xp, y, n, b, ranks[n])
-        core = _mode_dot(xp, y, factors[-1], len(dims) - 1, b, conj_transpose=True)
+        core = mode_product(xp, y, factors[-1], len(dims) - 1, b, conj_transpose=True)
         errors.append(_tucker_error(xp, x, core, b))
         if callback is not None and callback(it, errors[-1]):
             break
@@ -668,7 +400,7 @@ def tucker(tensor: Array, rank: int | Sequence[int], *, n_iter_max: int = 100, t
             break
     if it == 0:  # no sweep: singular values of the projected unfoldings
         for n in range(len(dims)):
-            svals[n], _ = _gram_top_eig(xp, _multi(xp, x, factors, b, conj_transpose=True, skip=n), n, b, ranks[n])
+            svals[n], _ = _gram_top_eig(xp, multi_mode_product(xp, x, factors, b, conj_transpose=True, skip=n), n, b, ranks[n])
     return TuckerResult(core, tuple(factors), tuple(svals), it, converged, np.stack(errors), b)
 
 
@@ -698,9 +430,6 @@ def _factors_from(init, name, xp, b, dims, ranks, batch=()):
     return out
 
 
-# ------------------------------------------------------------------------------------------
-# CP-ALS
-# ------------------------------------------------------------------------------------------
 def _mttkrp(xp, x, factors, mode: int, b: int):
     r"""Matricised tensor times Khatri-Rao product with conjugated factors.
 
@@ -718,7 +447,7 @@ def _mttkrp(xp, x, factors, mode: int, b: int):
     if left is None:                                                      # first mode: X_(0) @ KR
         return xp.reshape(x, batch + (dims[mode], ssz)) @ right
     if right is None:                                                     # last mode: X^T @ KR
-        return _mT(xp, xp.reshape(x, batch + (lsz, dims[mode]))) @ left
+        return mT(xp, xp.reshape(x, batch + (lsz, dims[mode]))) @ left
     x3 = xp.reshape(x, batch + (lsz, dims[mode], ssz))
     t = x3 @ (right[..., None, :, :] if batch else right)                 # batch + (L, I_n, R)
     return xp.sum(t * left[..., :, None, :], axis=-3)
@@ -735,7 +464,7 @@ def _kr(xp, mats, batch, r):
 
 
 def _cp_iv(x, rank, n_iter_max, tol, batch_ndim):
-    b = _check_batch_ndim(batch_ndim, x.ndim, min_modes=2)
+    b = check_batch_ndim(batch_ndim, x.ndim, min_modes=2)
     r = check_int(rank, "rank", low=1)
     return b, r, check_int(n_iter_max, "n_iter_max", low=1), check_float(tol, "tol", low=0.0)
 
@@ -777,11 +506,11 @@ def cp_als(tensor: Array, rank: int, *, n_iter_max: int = 100, tol: float = 1e-8
         Unit-norm factor columns, weights sorted in descending order.
     """
     xp = get_xp(tensor)
-    x = _float_tensor(tensor)
+    x = float_tensor(tensor)
     b, r, n_iter_max, tol = _cp_iv(x, rank, n_iter_max, tol, batch_ndim)
     batch = tuple(x.shape[:b])
     dims = tuple(x.shape[b:])
-    cplx = _is_complex(xp, x)
+    cplx = is_complex(xp, x)
     if isinstance(init, str):
         check_choice(init, "init", ("svd", "random"))
         gen = check_rng(rng)
@@ -807,7 +536,7 @@ def cp_als(tensor: Array, rank: int, *, n_iter_max: int = 100, tol: float = 1e-8
             factors[0] = factors[0] * xp.astype(xp.asarray(w0), x.dtype)[..., None, :]
     nx2 = _sq_norm(xp, x, b)
     nx = xp.where(nx2 > 0, xp.sqrt(nx2), xp.ones_like(nx2))
-    grams = [_mH(xp, f) @ f for f in factors]
+    grams = [mH(xp, f) @ f for f in factors]
     errors = []
     converged = False
     it = 0
@@ -819,15 +548,15 @@ def cp_als(tensor: Array, rank: int, *, n_iter_max: int = 100, tol: float = 1e-8
                     g = xp.conj(grams[m]) if g is None else g * xp.conj(grams[m])
             mt = _mttkrp(xp, x, factors, n, b)                                 # batch + (I_n, R)
             # A_n G = M  ->  G^T A_n^T = M^T ; G Hermitian so G^T = conj(G)
-            factors[n] = _mT(xp, xp.linalg.solve(_mT(xp, g), _mT(xp, mt)))
-            grams[n] = _mH(xp, factors[n]) @ factors[n]
+            factors[n] = mT(xp, xp.linalg.solve(mT(xp, g), mT(xp, mt)))
+            grams[n] = mH(xp, factors[n]) @ factors[n]
         # error from the last MTTKRP: ||X||^2 - 2 Re<Xhat, X> + ||Xhat||^2
         inner = xp.real(xp.sum(xp.reshape(xp.conj(factors[-1]) * mt, batch + (-1,)), axis=-1))
         gfull = xp.conj(g) * grams[-1]                                        # prod_m A_m^H A_m
         nhat2 = xp.real(xp.sum(xp.reshape(gfull, batch + (-1,)), axis=-1))
         e = to_numpy(xp.sqrt(xp.abs(nx2 - 2 * inner + nhat2)) / nx)
         if np.any(e < 1e-5):  # the expansion cancels below ~sqrt(eps): use the residual itself
-            w_ones = xp.ones(batch + (r,), dtype=_real_dtype(xp, x.dtype))
+            w_ones = xp.ones(batch + (r,), dtype=real_dtype(xp, x.dtype))
             resid = x - _cp_to_tensor(xp, w_ones, factors, b)
             e = to_numpy(xp.sqrt(_sq_norm(xp, resid, b)) / nx)
         errors.append(e)
@@ -842,7 +571,7 @@ def cp_als(tensor: Array, rank: int, *, n_iter_max: int = 100, tol: float = 1e-8
 
 def _normalize(xp, factors, b):
     """Unit-norm columns; weights = product of norms; sorted by descending weight."""
-    rdt = _real_dtype(xp, factors[0].dtype)
+    rdt = real_dtype(xp, factors[0].dtype)
     weights = None
     out = []
     for f in factors:
