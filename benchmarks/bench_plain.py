@@ -47,26 +47,26 @@ DELTAS = (1, 4, 14)
 
 def methods(skip_uncompressed: bool, host: bool = True):
     out = [
-        ("PLAIN averaging + Tensor-OMP", lambda h, a, n: plain(h, a, n, compression="averaging", deltas=DELTAS,
+        ("PLAIN averaging + Tensor-OMP", lambda h, a, n: plain(h, geometry=a, numerology=n, compression="averaging", deltas=DELTAS,
                                                                 n_objects=6)),
-        ("PLAIN averaging + Tensor-LS", lambda h, a, n: plain(h, a, n, compression="averaging", deltas=DELTAS,
+        ("PLAIN averaging + Tensor-LS", lambda h, a, n: plain(h, geometry=a, numerology=n, compression="averaging", deltas=DELTAS,
                                                                n_objects=6, fusion="ls")),
-        ("PLAIN decimation + Tensor-OMP", lambda h, a, n: plain(h, a, n, compression="decimation", deltas=DELTAS,
+        ("PLAIN decimation + Tensor-OMP", lambda h, a, n: plain(h, geometry=a, numerology=n, compression="decimation", deltas=DELTAS,
                                                                  n_objects=6)),
     ]
     if not skip_uncompressed:
         out.append(("uncompressed (PLAIN, no compression)",
-                    lambda h, a, n: plain(h, a, n, compression="none", n_objects=6)))
+                    lambda h, a, n: plain(h, geometry=a, numerology=n, compression="none", n_objects=6)))
         if host:
             out.append(("uncompressed, numpy.roots (as reference)",
-                        lambda h, a, n: plain(h, a, n, compression="none", n_objects=6, root_finder="numpy")))
+                        lambda h, a, n: plain(h, geometry=a, numerology=n, compression="none", n_objects=6, root_finder="numpy")))
             out.insert(1, ("PLAIN averaging, numpy.roots", lambda h, a, n: plain(
-                h, a, n, compression="averaging", deltas=DELTAS, n_objects=6, root_finder="numpy")))
+                h, geometry=a, numerology=n, compression="averaging", deltas=DELTAS, n_objects=6, root_finder="numpy")))
     out += [
-        ("sequential (averaging)", lambda h, a, n: sequential_estimator(h, a, n, compression="averaging",
+        ("sequential (averaging)", lambda h, a, n: sequential_estimator(h, geometry=a, numerology=n, compression="averaging",
                                                                          deltas=DELTAS, n_objects=6)),
         ("joint 3-D Unitary ESPRIT (averaging)", lambda h, a, n: joint_esprit_estimator(
-            h, a, n, compression="averaging", deltas=DELTAS, n_objects=6)),
+            h, geometry=a, numerology=n, compression="averaging", deltas=DELTAS, n_objects=6)),
     ]
     return out
 
@@ -120,7 +120,7 @@ def main(argv=None) -> int:
                     res.gains.device.synchronize()
                 times.append(time.perf_counter() - t0)
                 r = res.to_numpy()
-                est = np.stack([r.azimuths_rad, r.distances_m, r.velocities_mps], axis=-1)
+                est = np.stack([r.azimuths_rad, r.path_lengths_m, r.velocities_mps], axis=-1)
                 tru = np.stack([d.truth.azimuths_rad, d.truth.distances_m, d.truth.velocities_mps], axis=-1)
                 m = match_estimates(est, tru, scale=scale, p=2)
                 errs.append(m.errors)
@@ -138,7 +138,7 @@ def main(argv=None) -> int:
 
         # per-path velocity: PLAIN vs the per-path joint bound
         pp = summary[(snr, meths[0][0])][2]
-        bounds = np.mean([crb_plain_joint(d.paths, arr, num, noise_variance=d.noise_variance).velocity_m2ps2
+        bounds = np.mean([crb_plain_joint(d.paths, geometry=arr, numerology=num, noise_variance=d.noise_variance).velocity_m2ps2
                           for d in data], axis=0)
         print("PLAIN velocity RMSE per path [m/s] (true v):   " + "  ".join(
             f"{np.sqrt(np.nanmean(pp[:, i, 2] ** 2)):.6f} ({v:4.1f})" for i, v in enumerate(cfg.velocities_mps)))

@@ -253,11 +253,11 @@ class CitySite:
     def bs_array(self) -> ArrayGeometry:
         """BS element positions (one polarisation) in TS 38.214 port order ``n1 * N2 + n2``,
         in the array's local frame (columns along y, rows along z, half-wavelength spacing)."""
-        return _port_array(self.n1, self.n2, self.wavelength_m)
+        return port_array(self.n1, self.n2, self.wavelength_m)
 
     def bs_frame(self) -> np.ndarray:
         """Rows: the BS local axes x' (boresight), y' (horizontal, columns), z' (rows) in the site frame."""
-        return _frame(self.bs_azimuth_rad, self.bs_downtilt_rad)
+        return frame(self.bs_azimuth_rad, self.bs_downtilt_rad)
 
     def inside_buildings(self, xy) -> np.ndarray:
         """True where the 2-D points ``xy`` (..., 2) lie inside a building footprint."""
@@ -275,7 +275,7 @@ class CitySite:
         return out.reshape(xy.shape[:-1])
 
 
-def _port_array(n1: int, n2: int, wavelength_m: float) -> ArrayGeometry:
+def port_array(n1: int, n2: int, wavelength_m: float) -> ArrayGeometry:
     d = wavelength_m / 2
     c, r = np.divmod(np.arange(n1 * n2), n2)
     pos = np.zeros((n1 * n2, 3))
@@ -284,7 +284,7 @@ def _port_array(n1: int, n2: int, wavelength_m: float) -> ArrayGeometry:
     return custom_array(pos)
 
 
-def _frame(azimuth_rad: float, downtilt_rad: float) -> np.ndarray:
+def frame(azimuth_rad: float, downtilt_rad: float) -> np.ndarray:
     psi, tau = azimuth_rad, downtilt_rad
     xl = np.array([math.cos(psi) * math.cos(tau), math.sin(psi) * math.cos(tau), -math.sin(tau)])
     yl = np.array([-math.sin(psi), math.cos(psi), 0.0])
@@ -724,7 +724,7 @@ def _site_iv(site):
         raise TypeError(f"`site` must be a CitySite (channels.city_site(name)); got {type(site).__name__}.")
 
 
-def _positions_iv(positions_m):
+def positions_iv(positions_m):
     p = check_array(positions_m, "positions_m", ndim=2, kind=("real floating", "integral"))
     p = np.asarray(p, dtype=np.float64)
     if p.shape[1] != 3 or p.shape[0] < 1:
@@ -752,7 +752,7 @@ def city_paths(site: CitySite, positions_m, *, max_paths: int = 64,
         With ``csi=None``.
     """
     _site_iv(site)
-    ue = _positions_iv(positions_m)
+    ue = positions_iv(positions_m)
     max_paths = check_int(max_paths, "max_paths", low=1)
     lam = site.wavelength_m
     sets, los = _los_and_ground(site, ue, lam)
@@ -768,10 +768,10 @@ def city_paths(site: CitySite, positions_m, *, max_paths: int = 64,
     shadow = np.where(cat["kind"] <= PATH_GROUND, 1.0, 10 ** (sf[cat["user"]] / 20))
     cat["gain"] = cat["gain"] * shadow
     f = np.zeros(0) if frequencies_hz is None else np.asarray(frequencies_hz, dtype=float)
-    return _assemble(site, ue, cat, los, max_paths, f)
+    return assemble(site, ue, cat, los, max_paths, f)
 
 
-def _assemble(site, ue, cat, los, max_paths, frequencies_hz, element_pattern=True):
+def assemble(site, ue, cat, los, max_paths, frequencies_hz, element_pattern=True):
     """Candidate paths (flat, with user index) -> padded, strongest-first :class:`CityChannel`.
 
     ``cat``: user, gain, length [m], bs_dir, ue_dir (unit vectors, site frame), pol, kind.
@@ -813,7 +813,7 @@ def _local_angles(site, u_global):
     return np.arctan2(ul[..., 1], ul[..., 0]), np.arcsin(np.clip(ul[..., 2], -1.0, 1.0))
 
 
-def _synthesize_csi(site, out, n_subbands, prbs_per_subband, subcarrier_spacing_hz):
+def synthesize_csi(site, out, n_subbands, prbs_per_subband, subcarrier_spacing_hz):
     """CSI of a :class:`CityChannel` through :func:`cfr_from_paths` (``site``: bs_array, carrier, pols)."""
     freqs = subband_frequencies(n_subbands, prbs_per_subband=prbs_per_subband,
                                 subcarrier_spacing_hz=subcarrier_spacing_hz)
@@ -868,4 +868,4 @@ def city_channel(site: CitySite, positions_m, *, n_subbands: int = 13, prbs_per_
     """
     check_int(n_subbands, "n_subbands", low=1)
     out = city_paths(site, positions_m, max_paths=max_paths)
-    return _synthesize_csi(site, out, n_subbands, prbs_per_subband, subcarrier_spacing_hz)
+    return synthesize_csi(site, out, n_subbands, prbs_per_subband, subcarrier_spacing_hz)

@@ -32,7 +32,7 @@ import numpy as np
 
 from sensing import SPEED_OF_LIGHT, ArrayGeometry, check_bool, check_float, check_int
 
-from ._city import PATH_LOS, PATH_WALL, CityChannel, _assemble, _frame, _port_array, _positions_iv, _synthesize_csi
+from ._city import PATH_LOS, PATH_WALL, CityChannel, assemble, frame, port_array, positions_iv, synthesize_csi
 
 __all__ = ["RTSite", "sionna_rt_available", "sionna_rt_paths", "sionna_rt_channel", "surface_heights"]
 
@@ -156,10 +156,10 @@ class RTSite:
 
     def bs_array(self) -> ArrayGeometry:
         """Element positions (one polarisation) in TS 38.214 port order, element 0 at the origin."""
-        return _port_array(self.n1, self.n2, self.wavelength_m)
+        return port_array(self.n1, self.n2, self.wavelength_m)
 
     def bs_frame(self) -> np.ndarray:
-        return _frame(self.bs_azimuth_rad, self.bs_downtilt_rad)
+        return frame(self.bs_azimuth_rad, self.bs_downtilt_rad)
 
 
 @dataclass(frozen=True)
@@ -280,7 +280,7 @@ def sionna_rt_paths(site: RTSite, positions_m, *, max_paths: int = 64, cache_pat
     """
     if not isinstance(site, RTSite):
         raise TypeError(f"`site` must be an RTSite; got {type(site).__name__}.")
-    ue = _positions_iv(positions_m)
+    ue = positions_iv(positions_m)
     max_paths = check_int(max_paths, "max_paths", low=1)
     flat = None
     if cache_path is not None:
@@ -301,7 +301,7 @@ def sionna_rt_paths(site: RTSite, positions_m, *, max_paths: int = 64, cache_pat
     flat["pol"] = np.asarray(flat["pol"], dtype=complex).reshape(-1, 2)
     los = np.zeros(len(ue), bool)
     los[flat["user"][flat["kind"] == PATH_LOS]] = True
-    return _assemble(site, ue, flat, los, max_paths, np.zeros(0), element_pattern=element_pattern)
+    return assemble(site, ue, flat, los, max_paths, np.zeros(0), element_pattern=element_pattern)
 
 
 def _read_cache(path: Path, site: RTSite, ue: np.ndarray):
@@ -322,7 +322,7 @@ def sionna_rt_channel(site: RTSite, positions_m, *, n_subbands: int = 13, prbs_p
     """Ray-traced CSI (BS ports x subbands) and paths, synthesised exactly as :func:`channels.city_channel`."""
     check_int(n_subbands, "n_subbands", low=1)
     out = sionna_rt_paths(site, positions_m, max_paths=max_paths, cache_path=cache_path)
-    return _synthesize_csi(site, out, n_subbands, prbs_per_subband, subcarrier_spacing_hz)
+    return synthesize_csi(site, out, n_subbands, prbs_per_subband, subcarrier_spacing_hz)
 
 
 def surface_heights(scene: str, xy, *, carrier_hz: float = 3.5e9, top_m: float = 1e4) -> np.ndarray:

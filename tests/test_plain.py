@@ -58,7 +58,7 @@ def by_angle(res, paths):
     r = res.to_numpy()
     o = np.argsort(r.azimuths_rad)
     t = np.argsort(paths.aoa_az_rad)
-    est = (r.azimuths_rad[o], r.distances_m[o], r.velocities_mps[o], r.gains[..., o])
+    est = (r.azimuths_rad[o], r.path_lengths_m[o], r.velocities_mps[o], r.gains[..., o])
     tru = (paths.aoa_az_rad[t], paths.delays_s[t] * C, paths.doppler_hz[t] * C / 26e9, paths.gains[t])
     return est, tru
 
@@ -190,7 +190,7 @@ def test_noiseless_recovery_small(compression, deltas, fusion):
     # Delta_1 = 2 halves the unambiguous sin(az) interval to |sin(az)| < 1/2
     p = small_paths() if deltas[0] == 1 else small_paths(az=(-0.4, 0.05, 0.45))
     h = cfr_from_paths(p, SMALL_ARRAY, SMALL)
-    res = plain(h, SMALL_ARRAY, SMALL, compression=compression, deltas=deltas, fusion=fusion, n_objects=3,
+    res = plain(h, geometry=SMALL_ARRAY, numerology=SMALL, compression=compression, deltas=deltas, fusion=fusion, n_objects=3,
                 smoothing_steps=(1, 2, 2))
     assert isinstance(res, PlainResult)
     assert_recovered(res, p)
@@ -200,7 +200,7 @@ def test_noiseless_recovery_small(compression, deltas, fusion):
 def test_noiseless_recovery_released_settings(compression):
     num, arr, p = released()
     h = cfr_from_paths(p, arr, num)
-    res = plain(h, arr, num, compression=compression, deltas=(1, 4, 14), n_objects=6)
+    res = plain(h, geometry=arr, numerology=num, compression=compression, deltas=(1, 4, 14), n_objects=6)
     assert res.compressed_shape == (1, 16, 45, 40)
     assert res.candidate_counts == (6, 6, 4)                # the three static objects share v = 0
     assert_recovered(res, p, tol=10.0)
@@ -212,7 +212,7 @@ def test_centered_numerology_and_snapshot_mode_gains():
     num = Numerology(26e9, 60e3, 24, 28, centered=True)
     p = small_paths()
     h = cfr_from_paths(p, SMALL_ARRAY, num)
-    res = plain(np.stack([h, 2 * h]), SMALL_ARRAY, num, deltas=(1, 2, 2), n_objects=3)
+    res = plain(np.stack([h, 2 * h]), geometry=SMALL_ARRAY, numerology=num, deltas=(1, 2, 2), n_objects=3)
     assert res.gains.shape == (2, 3)
     (_, _, _, g), (_, _, _, g0) = by_angle(res, p)
     np.testing.assert_allclose(g[0], g0, atol=1e-6)
@@ -242,8 +242,8 @@ def test_root_finders_agree(rng):
     p = small_paths()
     h = cfr_from_paths(p, SMALL_ARRAY, SMALL)
     y = h + complex_noise(h.shape, 0.01, rng=rng)
-    a = plain(y, SMALL_ARRAY, SMALL, deltas=(1, 2, 2), n_objects=3)
-    b = plain(y, SMALL_ARRAY, SMALL, deltas=(1, 2, 2), n_objects=3, root_finder="numpy")
+    a = plain(y, geometry=SMALL_ARRAY, numerology=SMALL, deltas=(1, 2, 2), n_objects=3)
+    b = plain(y, geometry=SMALL_ARRAY, numerology=SMALL, deltas=(1, 2, 2), n_objects=3, root_finder="numpy")
     for ca, cb in zip(a.candidates, b.candidates):
         np.testing.assert_allclose(np.sort(ca.values), np.sort(cb.values), rtol=1e-9, atol=1e-9)
 
@@ -252,13 +252,13 @@ def test_gains_follow_a_permutation_of_the_paths():
     p = small_paths(gains=[1.0, 0.2j, -0.6])
     perm = [2, 0, 1]
     q = Paths.from_arrays(p.gains[perm], p.delays_s[perm], p.doppler_hz[perm], p.aoa_az_rad[perm])
-    r1 = plain(cfr_from_paths(p, SMALL_ARRAY, SMALL), SMALL_ARRAY, SMALL, deltas=(1, 2, 2), n_objects=3)
-    r2 = plain(cfr_from_paths(q, SMALL_ARRAY, SMALL), SMALL_ARRAY, SMALL, deltas=(1, 2, 2), n_objects=3)
+    r1 = plain(cfr_from_paths(p, SMALL_ARRAY, SMALL), geometry=SMALL_ARRAY, numerology=SMALL, deltas=(1, 2, 2), n_objects=3)
+    r2 = plain(cfr_from_paths(q, SMALL_ARRAY, SMALL), geometry=SMALL_ARRAY, numerology=SMALL, deltas=(1, 2, 2), n_objects=3)
     for r, pp in ((r1, p), (r2, q)):
         for i in range(3):  # each object's gain belongs to its own triple
             j = int(np.argmin(np.abs(r.azimuths_rad[i] - pp.aoa_az_rad)))
             assert abs(r.gains[i] - pp.gains[j]) < 1e-6
-            assert abs(r.distances_m[i] - pp.delays_s[j] * C) < 1e-3
+            assert abs(r.path_lengths_m[i] - pp.delays_s[j] * C) < 1e-3
 
 
 @pytest.mark.parametrize("fusion", ["omp", "ls"])
@@ -266,11 +266,11 @@ def test_fusion_pairs_objects_that_share_a_value(fusion):
     # objects 0 and 1 share the angle, objects 1 and 2 share the path length, 0 and 2 the velocity
     p = small_paths(az=(-0.3, -0.3, 0.5), dist=(200.0, 900.0, 900.0), vel=(20.0, -30.0, 20.0),
                     gains=[1.0, 0.8j, -0.6])
-    res = plain(cfr_from_paths(p, SMALL_ARRAY, SMALL), SMALL_ARRAY, SMALL, deltas=(1, 2, 2), n_objects=3,
+    res = plain(cfr_from_paths(p, SMALL_ARRAY, SMALL), geometry=SMALL_ARRAY, numerology=SMALL, deltas=(1, 2, 2), n_objects=3,
                 fusion=fusion)
     assert res.candidate_counts == (2, 2, 2)
     est = {(round(float(a), 4), round(float(d), 1), round(float(v), 2)): g
-           for a, d, v, g in zip(res.azimuths_rad, res.distances_m, res.velocities_mps, res.gains)}
+           for a, d, v, g in zip(res.azimuths_rad, res.path_lengths_m, res.velocities_mps, res.gains)}
     for i in range(3):
         key = (round(float(p.aoa_az_rad[i]), 4), round(float(p.delays_s[i] * C), 1),
                round(float(p.doppler_hz[i] * C / 26e9), 2))
@@ -281,11 +281,11 @@ def test_fusion_pairs_objects_that_share_a_value(fusion):
 def test_selection_modes():
     p = small_paths(az=(-0.3, -0.3, 0.5), dist=(200.0, 900.0, 900.0), vel=(20.0, -30.0, 20.0))
     h = cfr_from_paths(p, SMALL_ARRAY, SMALL)
-    r_aic = plain(h, SMALL_ARRAY, SMALL, deltas=(1, 2, 2))                 # max K_m = 2 objects
+    r_aic = plain(h, geometry=SMALL_ARRAY, numerology=SMALL, deltas=(1, 2, 2))                 # max K_m = 2 objects
     assert r_aic.selection == "aic" and r_aic.n_objects == 2
-    r_true = plain(h, SMALL_ARRAY, SMALL, deltas=(1, 2, 2), selection="true_count", n_objects=3)
+    r_true = plain(h, geometry=SMALL_ARRAY, numerology=SMALL, deltas=(1, 2, 2), selection="true_count", n_objects=3)
     assert all(c.order == 3 and c.information_criterion is None for c in r_true.candidates)
-    r1 = plain(h, SMALL_ARRAY, SMALL, deltas=(1, 2, 2), n_objects=3)
+    r1 = plain(h, geometry=SMALL_ARRAY, numerology=SMALL, deltas=(1, 2, 2), n_objects=3)
     assert r1.selection == "aic_true_count" and r1.n_objects == 3
 
 
@@ -297,11 +297,11 @@ def test_noisy_released_example_tracks_the_crb(rng):
     errs = []
     for _ in range(3):
         y = h + complex_noise(h.shape, sigma2, rng=rng)
-        res = plain(y, arr, num, deltas=(1, 4, 14), n_objects=6)
+        res = plain(y, geometry=arr, numerology=num, deltas=(1, 4, 14), n_objects=6)
         (az, d, v, _), (az0, d0, v0, _) = by_angle(res, p)
         errs.append([(az - az0) ** 2, (d - d0) ** 2, (v - v0) ** 2])
     rmse = np.sqrt(np.mean(np.asarray(errs), axis=(0, 2)))
-    crb = [float(x) for x in crb_plain_joint(p, arr, num, noise_variance=sigma2).rmse()]
+    crb = [float(x) for x in crb_plain_joint(p, geometry=arr, numerology=num, noise_variance=sigma2).rmse()]
     ratio = rmse / crb
     # PLAIN.md §11: roughly parallel to the CRB with a gap of ~1.5-3x (velocity pools the static objects)
     assert np.all(ratio < 4.0) and np.all(ratio > 0.3), ratio
@@ -316,8 +316,8 @@ def test_backend_equivalence(xp, host_stages, monkeypatch):
         monkeypatch.setattr(plain_module, "_HOST_STAGES_MAX", 0)
     p = small_paths()
     h = cfr_from_paths(p, SMALL_ARRAY, SMALL)
-    ref = plain(h, SMALL_ARRAY, SMALL, deltas=(1, 2, 2), n_objects=3)
-    res = plain(to_xp(xp, h), SMALL_ARRAY, SMALL, deltas=(1, 2, 2), n_objects=3)
+    ref = plain(h, geometry=SMALL_ARRAY, numerology=SMALL, deltas=(1, 2, 2), n_objects=3)
+    res = plain(to_xp(xp, h), geometry=SMALL_ARRAY, numerology=SMALL, deltas=(1, 2, 2), n_objects=3)
     for a in (res.azimuths_rad, res.gains, res.core_gains, res.powers, res.residual):
         assert type(a) is type(to_xp(xp, h))
     # noiseless: both residuals are rounding-level (root-MUSIC's near-double roots, ~1e-7 of the data)
@@ -330,21 +330,21 @@ def test_backend_equivalence(xp, host_stages, monkeypatch):
 def test_sequential_noiseless_recovery():
     p = small_paths()
     h = cfr_from_paths(p, SMALL_ARRAY, SMALL)
-    res = sequential_estimator(h, SMALL_ARRAY, SMALL, deltas=(1, 2, 2), n_objects=3)
+    res = sequential_estimator(h, geometry=SMALL_ARRAY, numerology=SMALL, deltas=(1, 2, 2), n_objects=3)
     assert res.method == "sequential" and res.stage_names[0] == "compression"
     assert_recovered(res, p)
     num, arr, q = released()
-    res = sequential_estimator(cfr_from_paths(q, arr, num), arr, num, deltas=(1, 4, 14), n_objects=6)
+    res = sequential_estimator(cfr_from_paths(q, arr, num), geometry=arr, numerology=num, deltas=(1, 4, 14), n_objects=6)
     assert_recovered(res, q, tol=10.0)
 
 
 def test_joint_esprit_noiseless_recovery():
     p = small_paths()
     h = cfr_from_paths(p, SMALL_ARRAY, SMALL)
-    res = joint_esprit_estimator(h, SMALL_ARRAY, SMALL, deltas=(1, 2, 2), n_objects=3)
+    res = joint_esprit_estimator(h, geometry=SMALL_ARRAY, numerology=SMALL, deltas=(1, 2, 2), n_objects=3)
     assert res.method == "joint_esprit" and dict(res.details)["subarray_shape"] == (5, 7, 8)
     assert_recovered(res, p)
-    res = joint_esprit_estimator(np.stack([h, h]), SMALL_ARRAY, SMALL, deltas=(1, 2, 2), n_objects=3,
+    res = joint_esprit_estimator(np.stack([h, h]), geometry=SMALL_ARRAY, numerology=SMALL, deltas=(1, 2, 2), n_objects=3,
                                  subarray_shape=(4, 6, 6))
     assert res.gains.shape == (2, 3)
     assert_recovered(res, p, gains=False)
@@ -354,8 +354,8 @@ def test_joint_esprit_noiseless_recovery():
 def test_crb_single_path_closed_form_and_both_bounds_agree():
     p = small_paths(az=(0.3,), dist=(400.0,), vel=(12.0,), gains=[0.7])
     sigma2 = 0.01
-    a = crb_plain_per_dimension(p, SMALL_ARRAY, SMALL, noise_variance=sigma2)
-    b = crb_plain_joint(p, SMALL_ARRAY, SMALL, noise_variance=sigma2)
+    a = crb_plain_per_dimension(p, geometry=SMALL_ARRAY, numerology=SMALL, noise_variance=sigma2)
+    b = crb_plain_joint(p, geometry=SMALL_ARRAY, numerology=SMALL, noise_variance=sigma2)
     n = (8, 24, 28)
     n_tot = math.prod(n)
     var_w = [6 * sigma2 / (0.49 * n_tot * (nm ** 2 - 1)) for nm in n]
@@ -392,9 +392,9 @@ def test_crb_joint_equals_explicit_fisher_information():
     proj = np.eye(g.shape[0]) - g @ np.linalg.solve(g.conj().T @ g, g.conj().T)
     fim = 2 / sigma2 * np.real(jac.conj().T @ proj @ jac)
     cov = np.linalg.inv(fim)
-    b = crb_plain_joint(p, arr, num, noise_variance=sigma2)
+    b = crb_plain_joint(p, geometry=arr, numerology=num, noise_variance=sigma2)
     np.testing.assert_allclose(b.covariance, cov, rtol=1e-7)
-    per = crb_plain_per_dimension(p, arr, num, noise_variance=sigma2)
+    per = crb_plain_per_dimension(p, geometry=arr, numerology=num, noise_variance=sigma2)
     for x, got in enumerate((per.azimuth_rad2, per.distance_m2, per.velocity_m2ps2)):
         blk = jac[:, 2 * x:2 * x + 2]
         fx = 2 / sigma2 * np.real(np.diag(blk.conj().T @ proj @ blk))
@@ -403,8 +403,8 @@ def test_crb_joint_equals_explicit_fisher_information():
 
 def test_crb_released_both_bounds_close():
     num, arr, p = released()
-    a = crb_plain_per_dimension(p, arr, num, noise_variance=1e-12)
-    b = crb_plain_joint(p, arr, num, noise_variance=1e-12)
+    a = crb_plain_per_dimension(p, geometry=arr, numerology=num, noise_variance=1e-12)
+    b = crb_plain_joint(p, geometry=arr, numerology=num, noise_variance=1e-12)
     for x, y in zip(a.rmse(), b.rmse()):
         assert abs(float(x) / float(y) - 1) < 1e-3
 
@@ -414,35 +414,48 @@ def test_bad_input_messages():
     p = small_paths()
     h = cfr_from_paths(p, SMALL_ARRAY, SMALL)
     with pytest.raises(ValueError, match=r"`deltas\[2\]` must divide n_symbols = 28 \(one of \[1, 2, 4, 7, 14, 28\]\); got 3"):
-        plain(h, SMALL_ARRAY, SMALL, deltas=(1, 2, 3))
+        plain(h, geometry=SMALL_ARRAY, numerology=SMALL, deltas=(1, 2, 3))
     with pytest.raises(ValueError, match="must have 3 dimensions .* or 4"):
-        plain(h[0], SMALL_ARRAY, SMALL)
+        plain(h[0], geometry=SMALL_ARRAY, numerology=SMALL)
     with pytest.raises(ValueError, match="must have 3 dimensions .* or 4"):
-        plain(h[None, None], SMALL_ARRAY, SMALL)
+        plain(h[None, None], geometry=SMALL_ARRAY, numerology=SMALL)
     with pytest.raises(ValueError, match=r"`n_objects` must be an integer in \[1, 7\].*noise subspace"):
-        plain(h, SMALL_ARRAY, SMALL, selection="true_count", n_objects=8)
+        plain(h, geometry=SMALL_ARRAY, numerology=SMALL, selection="true_count", n_objects=8)
     with pytest.raises(ValueError, match=r"`n_objects` must be an integer in \[1, 1001\]"):
-        plain(h, SMALL_ARRAY, SMALL, deltas=(1, 2, 2), n_objects=2000)
+        plain(h, geometry=SMALL_ARRAY, numerology=SMALL, deltas=(1, 2, 2), n_objects=2000)
     with pytest.raises(ValueError, match=r"sizes \(8, 24, 28\)"):
-        plain(h[:, :20], SMALL_ARRAY, SMALL)
+        plain(h[:, :20], geometry=SMALL_ARRAY, numerology=SMALL)
     with pytest.raises(ValueError, match="uniform linear array"):
-        plain(h, upa(2, 4, 0.005), SMALL)
+        plain(h, geometry=upa(2, 4, 0.005), numerology=SMALL)
     with pytest.raises(ValueError, match="deltas` must be \\(1, 1, 1\\) with compression='none'"):
-        plain(h, SMALL_ARRAY, SMALL, compression="none", deltas=(1, 2, 2))
+        plain(h, geometry=SMALL_ARRAY, numerology=SMALL, compression="none", deltas=(1, 2, 2))
     with pytest.raises(ValueError, match="`n_objects` .* is required"):
-        plain(h, SMALL_ARRAY, SMALL, selection="true_count")
+        plain(h, geometry=SMALL_ARRAY, numerology=SMALL, selection="true_count")
     with pytest.raises(ValueError, match="`compression` must be one of"):
-        plain(h, SMALL_ARRAY, SMALL, compression="wavelet")
+        plain(h, geometry=SMALL_ARRAY, numerology=SMALL, compression="wavelet")
     with pytest.raises(ValueError, match="must be finite"):
-        plain(np.full_like(h, np.nan), SMALL_ARRAY, SMALL)
+        plain(np.full_like(h, np.nan), geometry=SMALL_ARRAY, numerology=SMALL)
     with pytest.raises(ValueError, match="compressed size must be >= 2"):
-        plain(h, SMALL_ARRAY, SMALL, deltas=(8, 1, 1))
+        plain(h, geometry=SMALL_ARRAY, numerology=SMALL, deltas=(8, 1, 1))
 
 
 @pytest.mark.gpu
 def test_plain_on_cupy(cp):
     num, arr, p = released()
     h = cfr_from_paths(p, arr, num)
-    res = plain(cp.asarray(h), arr, num, deltas=(1, 4, 14), n_objects=6)
+    res = plain(cp.asarray(h), geometry=arr, numerology=num, deltas=(1, 4, 14), n_objects=6)
     assert isinstance(res.azimuths_rad, cp.ndarray)
     assert_recovered(res.to_numpy(), p, tol=10.0)
+
+
+def test_path_length_is_named_for_what_it_is():
+    """`path_lengths_m` is c*tau (one-way); the old name `distances_m` still reads it, with a warning."""
+    p = small_paths()
+    h = cfr_from_paths(p, SMALL_ARRAY, SMALL)
+    for r in (plain(h, geometry=SMALL_ARRAY, numerology=SMALL, deltas=(1, 2, 2), n_objects=3),
+              sequential_estimator(h, geometry=SMALL_ARRAY, numerology=SMALL, deltas=(1, 2, 2), n_objects=3)):
+        np.testing.assert_allclose(np.sort(r.path_lengths_m), np.sort(p.delays_s) * C, atol=1e-3)
+        with pytest.warns(DeprecationWarning, match="path_lengths_m"):
+            np.testing.assert_array_equal(r.distances_m, r.path_lengths_m)
+    with pytest.raises(TypeError):
+        plain(h, SMALL_ARRAY, SMALL)          # the array and the numerology are keyword-only

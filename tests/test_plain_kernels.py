@@ -36,7 +36,7 @@ def test_plain_averaging_rejects_nan_and_inf_with_the_input_count():
         y[1, 3, 5] = bad
         y[2, 7, 9] = bad
         with pytest.raises(ValueError, match="tensor.*2 NaN/inf"):
-            plain(y, ula(4, num.wavelength_m / 2), num, deltas=(1, 4, 14), n_objects=1)
+            plain(y, geometry=ula(4, num.wavelength_m / 2), numerology=num, deltas=(1, 4, 14), n_objects=1)
 
 
 # -- Tensor-OMP selection kernel ------------------------------------------------------------------

@@ -31,7 +31,7 @@ def _sorted(est, key):
 
 def test_recovers_three_targets(rng):
     y, az, r, v = _scene(rng)
-    est = ofdm_radar(y, NUM, ARR, n_targets=3)
+    est = ofdm_radar(y, geometry=ARR, numerology=NUM, n_targets=3)
     got = _sorted(est, est.distances_m)
     # within a fraction of the resolution cells: c/(2B) = 19.5 m, 2*fc*T_O... ~3.9 m/s, ~14 deg
     np.testing.assert_allclose(got["distances_m"], r, atol=0.25 * SPEED_OF_LIGHT / (2 * NUM.bandwidth_hz))
@@ -44,16 +44,16 @@ def test_recovers_three_targets(rng):
 
 def test_one_way_mapping_doubles_distance(rng):
     y, az, r, v = _scene(rng)
-    mono = ofdm_radar(y, NUM, ARR, n_targets=3)
-    one = ofdm_radar(y, NUM, ARR, n_targets=3, propagation="one-way")
+    mono = ofdm_radar(y, geometry=ARR, numerology=NUM, n_targets=3)
+    one = ofdm_radar(y, geometry=ARR, numerology=NUM, n_targets=3, propagation="one-way")
     np.testing.assert_allclose(to_numpy(one.distances_m), 2 * to_numpy(mono.distances_m))
     np.testing.assert_allclose(to_numpy(one.velocities_mps), 2 * to_numpy(mono.velocities_mps))
 
 
 def test_backends_agree(xp, rng):
     y, *_ = _scene(rng)
-    ref = ofdm_radar(y, NUM, ARR, n_targets=3)
-    out = ofdm_radar(to_xp(xp, y), NUM, ARR, n_targets=3)
+    ref = ofdm_radar(y, geometry=ARR, numerology=NUM, n_targets=3)
+    out = ofdm_radar(to_xp(xp, y), geometry=ARR, numerology=NUM, n_targets=3)
     assert get_xp(out.distances_m) is get_xp(to_xp(xp, y))
     np.testing.assert_allclose(to_numpy(out.distances_m), to_numpy(ref.distances_m), rtol=1e-9)
     np.testing.assert_allclose(to_numpy(out.range_doppler_map), to_numpy(ref.range_doppler_map), rtol=1e-9)
@@ -62,14 +62,14 @@ def test_backends_agree(xp, rng):
 def test_bad_input(rng):
     y, *_ = _scene(rng)
     with pytest.raises(ValueError, match="channel_estimate.*shape"):
-        ofdm_radar(y[:, :10], NUM, ARR, n_targets=1)
+        ofdm_radar(y[:, :10], geometry=ARR, numerology=NUM, n_targets=1)
     with pytest.raises(ValueError, match="n_targets"):
-        ofdm_radar(y, NUM, ARR, n_targets=0)
+        ofdm_radar(y, geometry=ARR, numerology=NUM, n_targets=0)
     with pytest.raises(ValueError, match="window"):
-        ofdm_radar(y, NUM, ARR, n_targets=1, window="kaiser")
+        ofdm_radar(y, geometry=ARR, numerology=NUM, n_targets=1, window="kaiser")
     with pytest.raises(ValueError, match="azimuth_grid_rad.*increasing"):
-        ofdm_radar(y, NUM, ARR, n_targets=1, azimuth_grid_rad=np.array([0.3, 0.2, 0.1]))
+        ofdm_radar(y, geometry=ARR, numerology=NUM, n_targets=1, azimuth_grid_rad=np.array([0.3, 0.2, 0.1]))
     y2 = y.copy()
     y2[0, 0, 0] = np.inf
     with pytest.raises(ValueError, match="finite"):
-        ofdm_radar(y2, NUM, ARR, n_targets=1)
+        ofdm_radar(y2, geometry=ARR, numerology=NUM, n_targets=1)

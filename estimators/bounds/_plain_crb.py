@@ -89,12 +89,12 @@ class PlainCrb(HostCopy):
         return tuple(xp.sqrt(xp.mean(v, axis=-1)) for v in (self.azimuth_rad2, self.distance_m2, self.velocity_m2ps2))
 
 
-def _crb_iv(paths, rx_array, numerology, noise_variance):
+def _crb_iv(paths, geometry, numerology, noise_variance):
     if not isinstance(paths, Paths):
         raise TypeError(f"`paths` must be a channels.Paths; got {type(paths).__name__}.")
-    if not isinstance(rx_array, ArrayGeometry) or rx_array.kind != "ula":
-        raise TypeError("`rx_array` must be a sensing.ArrayGeometry of kind 'ula' (sensing.ula); "
-                        f"got {getattr(rx_array, 'kind', type(rx_array).__name__)!r}.")
+    if not isinstance(geometry, ArrayGeometry) or geometry.kind != "ula":
+        raise TypeError("`geometry` must be a sensing.ArrayGeometry of kind 'ula' (sensing.ula); "
+                        f"got {getattr(geometry, 'kind', type(geometry).__name__)!r}.")
     if not isinstance(numerology, Numerology):
         raise TypeError(f"`numerology` must be a sensing.Numerology; got {type(numerology).__name__}.")
     xp = get_xp(paths.gains)
@@ -113,12 +113,12 @@ def _crb_iv(paths, rx_array, numerology, noise_variance):
     return xp, nv
 
 
-def _factors(xp, paths, rx_array, numerology):
+def _factors(xp, paths, geometry, numerology):
     """Factor matrices and their derivatives (batch + (N_m, P)) w.r.t. azimuth, path length, velocity."""
     cdt = xp.complex128
     lam = numerology.wavelength_m
-    d_a = float(rx_array.spacing_m[0])
-    n_r = rx_array.n_elements
+    d_a = float(geometry.spacing_m[0])
+    n_r = geometry.n_elements
     r = asarray_like(np.arange(n_r, dtype=float), xp, dtype=xp.float64)
     f = asarray_like(numerology.subcarrier_frequencies_hz, xp, dtype=xp.float64)
     t = asarray_like(numerology.symbol_times_s, xp, dtype=xp.float64)
@@ -159,7 +159,7 @@ def _projected_gram(xp, facs, dfacs, dims_x, dims_y):
     return blocks
 
 
-def crb_plain_per_dimension(paths: Paths, rx_array: ArrayGeometry, numerology: Numerology, *,
+def crb_plain_per_dimension(paths: Paths, *, geometry: ArrayGeometry, numerology: Numerology,
                             noise_variance) -> PlainCrb:
     r"""PLAIN reference-code CRB (PLAIN.md §8.1): per dimension, others known, diagonal powers.
 
@@ -175,7 +175,7 @@ def crb_plain_per_dimension(paths: Paths, rx_array: ArrayGeometry, numerology: N
     paths : channels.Paths
         True paths (batched ``(..., n_paths)``): gains :math:`s_p` (as they appear in the tensor),
         delays, Doppler shifts and azimuths.
-    rx_array : sensing.ArrayGeometry
+    geometry : sensing.ArrayGeometry
         The receive ULA.
     numerology : sensing.Numerology
         The uncompressed OFDM grid.
@@ -187,8 +187,8 @@ def crb_plain_per_dimension(paths: Paths, rx_array: ArrayGeometry, numerology: N
     PlainCrb
         ``kind="per_dimension"``; variances in rad², m², (m/s)².
     """
-    xp, nv = _crb_iv(paths, rx_array, numerology, noise_variance)
-    facs, dfacs = _factors(xp, paths, rx_array, numerology)
+    xp, nv = _crb_iv(paths, geometry, numerology, noise_variance)
+    facs, dfacs = _factors(xp, paths, geometry, numerology)
     s2 = xp.real(paths.gains * xp.conj(paths.gains))
     out = []
     for x in range(3):
@@ -198,7 +198,7 @@ def crb_plain_per_dimension(paths: Paths, rx_array: ArrayGeometry, numerology: N
     return PlainCrb("per_dimension", _LABELS["per_dimension"], *out)
 
 
-def crb_plain_joint(paths: Paths, rx_array: ArrayGeometry, numerology: Numerology, *,
+def crb_plain_joint(paths: Paths, *, geometry: ArrayGeometry, numerology: Numerology,
                     noise_variance) -> PlainCrb:
     r"""Exact deterministic single-snapshot CRB with all parameters and gains unknown (PLAIN.md §8.2).
 
@@ -210,7 +210,7 @@ def crb_plain_joint(paths: Paths, rx_array: ArrayGeometry, numerology: Numerolog
 
     Parameters
     ----------
-    paths, rx_array, numerology, noise_variance
+    paths, geometry, numerology, noise_variance
         As in :func:`crb_plain_per_dimension`.
 
     Returns
@@ -223,8 +223,8 @@ def crb_plain_joint(paths: Paths, rx_array: ArrayGeometry, numerology: Numerolog
     numpy.linalg.LinAlgError
         When the Fisher information is singular (e.g. two identical paths).
     """
-    xp, nv = _crb_iv(paths, rx_array, numerology, noise_variance)
-    facs, dfacs = _factors(xp, paths, rx_array, numerology)
+    xp, nv = _crb_iv(paths, geometry, numerology, noise_variance)
+    facs, dfacs = _factors(xp, paths, geometry, numerology)
     blocks = _projected_gram(xp, facs, dfacs, (0, 1, 2), (0, 1, 2))
     s = paths.gains
     ss = s[..., :, None] * xp.conj(s)[..., None, :]                          # s s^H

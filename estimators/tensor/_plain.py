@@ -41,6 +41,7 @@ from __future__ import annotations
 
 import math
 import time
+import warnings
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -95,7 +96,7 @@ class PlainResult(HostCopy):
     azimuths_rad : array, shape (n_objects,)
         Azimuth :math:`\phi` [rad] in the package convention (PLAIN's angle from the array axis is
         :math:`\pi/2 - \phi`).
-    distances_m : array, shape (n_objects,)
+    path_lengths_m : array, shape (n_objects,)
         One-way path length :math:`d = c\tau` [m].
     velocities_mps : array, shape (n_objects,)
         Radial velocity :math:`v = cf_D/f_c` [m/s], positive when the path shortens.
@@ -123,7 +124,7 @@ class PlainResult(HostCopy):
     """
 
     azimuths_rad: Array
-    distances_m: Array
+    path_lengths_m: Array
     velocities_mps: Array
     delays_s: Array
     doppler_hz: Array
@@ -141,6 +142,13 @@ class PlainResult(HostCopy):
     timings: PlainTimings
 
     @property
+    def distances_m(self):
+        """Deprecated name of :attr:`path_lengths_m` (the one-way path length :math:`c\\tau`, not a range)."""
+        warnings.warn(f"`{type(self).__name__}.distances_m` is deprecated: the value is the one-way path length "
+                      "c*tau; use `path_lengths_m`.", DeprecationWarning, stacklevel=2)
+        return self.path_lengths_m
+
+    @property
     def n_objects(self) -> int:
         return int(self.indices.shape[0])
 
@@ -149,24 +157,24 @@ class PlainResult(HostCopy):
         return tuple(c.n_candidates for c in self.candidates)
 
 
-def plain_iv(rx_array, numerology, shape3, compression, fusion, selection, n_objects):
-    if not isinstance(rx_array, ArrayGeometry):
-        raise TypeError(f"`rx_array` must be a sensing.ArrayGeometry (a ULA); got {type(rx_array).__name__}.")
-    if rx_array.kind != "ula":
-        raise ValueError(f"`rx_array` must be a uniform linear array (sensing.ula); got kind {rx_array.kind!r}.")
-    pos = rx_array.positions_m
-    d = rx_array.spacing_m[0]
+def plain_iv(geometry, numerology, shape3, compression, fusion, selection, n_objects):
+    if not isinstance(geometry, ArrayGeometry):
+        raise TypeError(f"`geometry` must be a sensing.ArrayGeometry (a ULA); got {type(geometry).__name__}.")
+    if geometry.kind != "ula":
+        raise ValueError(f"`geometry` must be a uniform linear array (sensing.ula); got kind {geometry.kind!r}.")
+    pos = geometry.positions_m
+    d = geometry.spacing_m[0]
     tol = 1e-12 * max(d, 1.0)
     # (plain max-deviation test, not np.allclose: same outcome, NaN included, 50 µs less per call)
-    if not (np.abs(pos[:, 1] - d * np.arange(rx_array.n_elements)).max() <= tol
+    if not (np.abs(pos[:, 1] - d * np.arange(geometry.n_elements)).max() <= tol
             and np.abs(pos[:, [0, 2]]).max() <= tol):
-        raise ValueError("`rx_array` must lie along y with element 0 at the origin (sensing.ula(..., axis='y')), "
+        raise ValueError("`geometry` must lie along y with element 0 at the origin (sensing.ula(..., axis='y')), "
                          "the package's angle convention.")
     if not isinstance(numerology, Numerology):
         raise TypeError(f"`numerology` must be a sensing.Numerology; got {type(numerology).__name__}.")
-    want = (rx_array.n_elements, numerology.n_subcarriers, numerology.n_symbols)
+    want = (geometry.n_elements, numerology.n_subcarriers, numerology.n_symbols)
     if tuple(shape3) != want:
-        raise ValueError(f"`tensor` must have (antenna, subcarrier, symbol) sizes {want} (from `rx_array` and "
+        raise ValueError(f"`tensor` must have (antenna, subcarrier, symbol) sizes {want} (from `geometry` and "
                          f"`numerology`); got {tuple(shape3)}.")
     check_choice(compression, "compression", COMPRESSIONS)
     check_choice(fusion, "fusion", FUSIONS)
@@ -184,7 +192,7 @@ def plain_iv(rx_array, numerology, shape3, compression, fusion, selection, n_obj
 _HOST_STAGES_MAX = 1 << 18
 
 
-def plain(tensor: Array, rx_array: ArrayGeometry, numerology: Numerology, *, compression: str = "averaging",
+def plain(tensor: Array, *, geometry: ArrayGeometry, numerology: Numerology, compression: str = "averaging",
           deltas: Sequence[int] = (1, 1, 1), fusion: str = "omp", selection: str | None = None,
           n_objects: int | None = None, smoothing_steps: Sequence[int] = (1, 10, 30),
           max_virtual_snapshots: int = 100, rng=None, workers: int = 1,
@@ -196,7 +204,7 @@ def plain(tensor: Array, rx_array: ArrayGeometry, numerology: Numerology, *, com
     tensor : array, shape (N_R, N_K, N_T) or (S, N_R, N_K, N_T), complex
         Per-RE channel estimate :math:`\mathcal H` (antenna × subcarrier × OFDM symbol), e.g.
         ``IsacDataset.channel_estimate``; an optional leading snapshot mode.
-    rx_array : sensing.ArrayGeometry
+    geometry : sensing.ArrayGeometry
         The receive ULA (``sensing.ula(N_R, d_a)``, along :math:`y`).
     numerology : sensing.Numerology
         Gives :math:`\lambda`, :math:`\Delta f`, :math:`T_O` and the first subcarrier frequency.
@@ -264,7 +272,7 @@ def plain(tensor: Array, rx_array: ArrayGeometry, numerology: Numerology, *, com
     # (NaN/inf propagate through block means); only a hit re-scans the input for the message.
     defer_finite = is_numpy_namespace(get_xp(tensor)) and compression == "averaging"
     xp, x, squeeze = tensor_iv(tensor, finite=not defer_finite)
-    selection = plain_iv(rx_array, numerology, x.shape[1:], compression, fusion, selection, n_objects)
+    selection = plain_iv(geometry, numerology, x.shape[1:], compression, fusion, selection, n_objects)
     d = deltas_iv(deltas, tuple(int(s) for s in x.shape[1:]), compression)
     steps = steps_iv(smoothing_steps)
     cap = check_int(max_virtual_snapshots, "max_virtual_snapshots", low=1)
@@ -304,7 +312,7 @@ def plain(tensor: Array, rx_array: ArrayGeometry, numerology: Numerology, *, com
     if is_numpy_namespace(xp) and y.dtype == np.complex128:
         y = np.ascontiguousarray(y)                # decimation gives a strided view: copy once
     order = n_objects if selection == "true_count" else None
-    kw = dict(spacing_m=float(rx_array.spacing_m[0]), numerology=numerology, root_finder=root_finder)
+    kw = dict(spacing_m=float(geometry.spacing_m[0]), numerology=numerology, root_finder=root_finder)
     jobs = [(m, dict(delta=comp.deltas[m], **kw)) for m in range(3)]
     if workers > 1:
         with ThreadPoolExecutor(max_workers=workers) as pool:
@@ -337,7 +345,7 @@ def plain(tensor: Array, rx_array: ArrayGeometry, numerology: Numerology, *, com
     vel = cands[2].values[idx[:, 2]]
     tau = dist / SPEED_OF_LIGHT
     fd = vel * numerology.carrier_hz / SPEED_OF_LIGHT
-    fine = np.stack([2 * np.pi * rx_array.spacing_m[0] / numerology.wavelength_m * np.sin(az),
+    fine = np.stack([2 * np.pi * geometry.spacing_m[0] / numerology.wavelength_m * np.sin(az),
                      -2 * np.pi * numerology.subcarrier_spacing_hz * tau,
                      2 * np.pi * fd * numerology.symbol_duration_s])             # (3, P)
     f0 = float(numerology.subcarrier_frequencies_hz[0])
@@ -350,7 +358,7 @@ def plain(tensor: Array, rx_array: ArrayGeometry, numerology: Numerology, *, com
     gains = dev(g[0] if squeeze else g, xp.complex128)
     total = time.perf_counter() - t_start
     return PlainResult(
-        azimuths_rad=dev(az), distances_m=dev(dist), velocities_mps=dev(vel), delays_s=dev(tau),
+        azimuths_rad=dev(az), path_lengths_m=dev(dist), velocities_mps=dev(vel), delays_s=dev(tau),
         doppler_hz=dev(fd), gains=gains, core_gains=core_gains, powers=powers, indices=idx,
         candidates=cands, residual=resid, compression=compression, fusion=fusion,
         selection=selection, deltas=d, compressed_shape=tuple(int(s) for s in y.shape),

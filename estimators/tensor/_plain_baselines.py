@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 import time
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -54,7 +55,7 @@ class BaselineResult(HostCopy):
     ----------
     method : str
         ``"sequential"`` or ``"joint_esprit"``.
-    azimuths_rad, distances_m, velocities_mps, delays_s, doppler_hz : array, shape (n_objects,)
+    azimuths_rad, path_lengths_m, velocities_mps, delays_s, doppler_hz : array, shape (n_objects,)
         Azimuth [rad] (package convention), one-way path length [m], radial velocity [m/s], delay [s],
         Doppler [Hz].
     gains : array, shape (n_objects,) or (S, n_objects), complex
@@ -71,7 +72,7 @@ class BaselineResult(HostCopy):
 
     method: str
     azimuths_rad: Array
-    distances_m: Array
+    path_lengths_m: Array
     velocities_mps: Array
     delays_s: Array
     doppler_hz: Array
@@ -81,6 +82,13 @@ class BaselineResult(HostCopy):
     stage_times_s: tuple
     total_s: float
     details: tuple = ()
+
+    @property
+    def distances_m(self):
+        """Deprecated name of :attr:`path_lengths_m` (the one-way path length :math:`c\\tau`, not a range)."""
+        warnings.warn(f"`{type(self).__name__}.distances_m` is deprecated: the value is the one-way path length "
+                      "c*tau; use `path_lengths_m`.", DeprecationWarning, stacklevel=2)
+        return self.path_lengths_m
 
     @property
     def n_objects(self) -> int:
@@ -104,7 +112,7 @@ def _fit_gains(xp, y, omegas3: np.ndarray):
     return xp.matrix_transpose(coef)                                                         # (S', P)
 
 
-def _finish(xp, method, y, comp, omegas3, phys, numerology, rx_array, squeeze, n_keep, names, times, t_start,
+def _finish(xp, method, y, comp, omegas3, phys, numerology, geometry, squeeze, n_keep, names, times, t_start,
             details):
     """Fit gains, keep the n_keep strongest, map gains to physical values, build the result."""
     t0 = time.perf_counter()
@@ -121,7 +129,7 @@ def _finish(xp, method, y, comp, omegas3, phys, numerology, rx_array, squeeze, n
     az, dist, vel = phys[:, 0], phys[:, 1], phys[:, 2]
     tau = dist / SPEED_OF_LIGHT
     fd = vel * numerology.carrier_hz / SPEED_OF_LIGHT
-    fine = np.stack([2 * np.pi * rx_array.spacing_m[0] / numerology.wavelength_m * np.sin(az),
+    fine = np.stack([2 * np.pi * geometry.spacing_m[0] / numerology.wavelength_m * np.sin(az),
                      -2 * np.pi * numerology.subcarrier_spacing_hz * tau,
                      2 * np.pi * fd * numerology.symbol_duration_s]) if len(az) else np.zeros((3, 0))
     g = physical_gains(core_h, fine, comp, float(numerology.subcarrier_frequencies_hz[0]), tau)
@@ -135,12 +143,12 @@ def _finish(xp, method, y, comp, omegas3, phys, numerology, rx_array, squeeze, n
                           time.perf_counter() - t_start, tuple(details))
 
 
-def _checked_compression(tensor, rx_array, numerology, compression, deltas, selection, n_objects,
+def _checked_compression(tensor, geometry, numerology, compression, deltas, selection, n_objects,
                          smoothing_steps, max_virtual_snapshots, rng):
     """Validated inputs and PLAIN's stage 1 for a baseline: (xp, squeeze, selection, deltas,
     compressed tensor, [stage-1 time])."""
     xp, x, squeeze, selection, d, steps, cap = _baseline_iv(
-        tensor, rx_array, numerology, compression, deltas, selection, n_objects, smoothing_steps,
+        tensor, geometry, numerology, compression, deltas, selection, n_objects, smoothing_steps,
         max_virtual_snapshots)
     t0 = time.perf_counter()
     comp = compress(xp, x, compression, d, steps, cap, rng)
@@ -148,12 +156,12 @@ def _checked_compression(tensor, rx_array, numerology, compression, deltas, sele
     return xp, squeeze, selection, d, comp, [time.perf_counter() - t0]
 
 
-def _baseline_iv(tensor, rx_array, numerology, compression, deltas, selection, n_objects, smoothing_steps,
+def _baseline_iv(tensor, geometry, numerology, compression, deltas, selection, n_objects, smoothing_steps,
                  max_virtual_snapshots):
     xp, x, squeeze = tensor_iv(tensor)
     if selection not in (None, "aic", "aic_true_count"):
         raise ValueError(f"`selection` must be one of 'aic', 'aic_true_count' for the baselines; got {selection!r}.")
-    selection = plain_iv(rx_array, numerology, x.shape[1:], compression, "omp", selection, n_objects)
+    selection = plain_iv(geometry, numerology, x.shape[1:], compression, "omp", selection, n_objects)
     d = deltas_iv(deltas, tuple(int(s) for s in x.shape[1:]), compression)
     steps = steps_iv(smoothing_steps)
     cap = check_int(max_virtual_snapshots, "max_virtual_snapshots", low=1)
@@ -179,7 +187,7 @@ def _smoothed_fb_covariance(z: np.ndarray, sub: int) -> tuple[np.ndarray, int]:
     return normalise_fb(r), int(mat.shape[1])
 
 
-def sequential_estimator(tensor: Array, rx_array: ArrayGeometry, numerology: Numerology, *,
+def sequential_estimator(tensor: Array, *, geometry: ArrayGeometry, numerology: Numerology,
                          compression: str = "averaging", deltas: Sequence[int] = (1, 1, 1),
                          selection: str | None = None, n_objects: int | None = None,
                          doppler_subarray: int | None = None, smoothing_steps: Sequence[int] = (1, 10, 30),
@@ -200,7 +208,7 @@ def sequential_estimator(tensor: Array, rx_array: ArrayGeometry, numerology: Num
 
     Parameters
     ----------
-    tensor, rx_array, numerology, compression, deltas, smoothing_steps, max_virtual_snapshots, rng
+    tensor, geometry, numerology, compression, deltas, smoothing_steps, max_virtual_snapshots, rng
         As in :func:`estimators.plain` (the same stage-1 compression).
     selection : {"aic", "aic_true_count"}, optional
         ``"aic"``: report every triple found; ``"aic_true_count"``: keep the ``n_objects``
@@ -217,13 +225,13 @@ def sequential_estimator(tensor: Array, rx_array: ArrayGeometry, numerology: Num
     """
     t_start = time.perf_counter()
     xp, squeeze, selection, d, comp, times = _checked_compression(
-        tensor, rx_array, numerology, compression, deltas, selection, n_objects, smoothing_steps,
+        tensor, geometry, numerology, compression, deltas, selection, n_objects, smoothing_steps,
         max_virtual_snapshots, rng)
     y = comp.tensor
     n3 = int(y.shape[3])
     sub = (n3 + 2) // 2 if doppler_subarray is None else check_int(doppler_subarray, "doppler_subarray", low=2,
                                                                    high=n3 - 1)
-    spacing = float(rx_array.spacing_m[0])
+    spacing = float(geometry.spacing_m[0])
 
     # 1. angles
     t0 = time.perf_counter()
@@ -269,7 +277,7 @@ def sequential_estimator(tensor: Array, rx_array: ArrayGeometry, numerology: Num
     omegas3 = np.asarray(trip_om, dtype=float).reshape(-1, 3)
     phys = np.asarray(trip_phys, dtype=float).reshape(-1, 3)
     n_keep = None if selection == "aic" else int(n_objects)
-    return _finish(xp, "sequential", y, comp, omegas3, phys, numerology, rx_array, squeeze, n_keep,
+    return _finish(xp, "sequential", y, comp, omegas3, phys, numerology, geometry, squeeze, n_keep,
                    ("compression", "angle", "delay", "doppler"), times, t_start,
                    (("n_angles", int(om_a.size)), ("per_beam_counts", tuple(counts)),
                     ("doppler_subarray", sub), ("compressed_shape", tuple(int(s) for s in y.shape))))
@@ -290,7 +298,7 @@ def _default_subarray(small: tuple[int, int, int], budget: int = 512) -> tuple[i
     return tuple(sub)
 
 
-def joint_esprit_estimator(tensor: Array, rx_array: ArrayGeometry, numerology: Numerology, *,
+def joint_esprit_estimator(tensor: Array, *, geometry: ArrayGeometry, numerology: Numerology,
                            compression: str = "averaging", deltas: Sequence[int] = (1, 1, 1),
                            selection: str | None = None, n_objects: int | None = None,
                            subarray_shape: Sequence[int] | None = None, smoothing_steps: Sequence[int] = (1, 10, 30),
@@ -306,7 +314,7 @@ def joint_esprit_estimator(tensor: Array, rx_array: ArrayGeometry, numerology: N
 
     Parameters
     ----------
-    tensor, rx_array, numerology, compression, deltas, smoothing_steps, max_virtual_snapshots, rng
+    tensor, geometry, numerology, compression, deltas, smoothing_steps, max_virtual_snapshots, rng
         As in :func:`estimators.plain`.
     selection : {"aic", "aic_true_count"}, optional
         ``"aic_true_count"`` (default when ``n_objects`` is given): ESPRIT order = ``n_objects``;
@@ -324,7 +332,7 @@ def joint_esprit_estimator(tensor: Array, rx_array: ArrayGeometry, numerology: N
     """
     t_start = time.perf_counter()
     xp, squeeze, selection, d, comp, times = _checked_compression(
-        tensor, rx_array, numerology, compression, deltas, selection, n_objects, smoothing_steps,
+        tensor, geometry, numerology, compression, deltas, selection, n_objects, smoothing_steps,
         max_virtual_snapshots, rng)
     y = comp.tensor
     small = tuple(int(s) for s in y.shape[1:])
@@ -343,13 +351,13 @@ def joint_esprit_estimator(tensor: Array, rx_array: ArrayGeometry, numerology: N
     om = to_numpy(est.estimates).reshape(-1, 3)
     sync(est.estimates)
     times.append(time.perf_counter() - t0)
-    spacing = float(rx_array.spacing_m[0])
+    spacing = float(geometry.spacing_m[0])
     w0, az, keep = map_mode(0, om[:, 0], delta=comp.deltas[0], spacing_m=spacing, numerology=numerology)
     w1, dist, _ = map_mode(1, om[keep, 1], delta=comp.deltas[1], spacing_m=spacing, numerology=numerology)
     w2, vel, _ = map_mode(2, om[keep, 2], delta=comp.deltas[2], spacing_m=spacing, numerology=numerology)
     omegas3 = np.stack([w0, w1, w2], axis=-1)
     phys = np.stack([az, dist, vel], axis=-1)
-    return _finish(xp, "joint_esprit", y, comp, omegas3, phys, numerology, rx_array, squeeze, None,
+    return _finish(xp, "joint_esprit", y, comp, omegas3, phys, numerology, geometry, squeeze, None,
                    ("compression", "esprit"), times, t_start,
                    (("subarray_shape", sub), ("compressed_shape", tuple(int(s) for s in y.shape)),
                     ("n_sources", int(est.n_sources))))

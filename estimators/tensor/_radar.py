@@ -38,19 +38,19 @@ class RadarEstimate(HostCopy):
 
     Attributes
     ----------
-    azimuth_rad : array, shape (n_detections,)
+    azimuth_rad : geometry, shape (n_detections,)
         Azimuth [rad] (package convention, broadside 0).
-    delays_s : array, shape (n_detections,)
+    delays_s : geometry, shape (n_detections,)
         Round-trip (monostatic) or one-way delay :math:`\\tau` [s].
-    doppler_hz : array, shape (n_detections,)
+    doppler_hz : geometry, shape (n_detections,)
         Doppler :math:`f_D` [Hz].
-    distances_m : array, shape (n_detections,)
+    distances_m : geometry, shape (n_detections,)
         Range :math:`c\\tau/2` (monostatic) or path length :math:`c\\tau` (one-way) [m].
-    velocities_mps : array, shape (n_detections,)
+    velocities_mps : geometry, shape (n_detections,)
         Radial velocity [m/s], positive approaching: :math:`f_D c/(2f_c)` or :math:`f_D c/f_c`.
-    powers : array, shape (n_detections,)
+    powers : geometry, shape (n_detections,)
         Periodogram peak power (linear).
-    range_doppler_map : array, shape (n_range_bins, n_doppler_bins)
+    range_doppler_map : geometry, shape (n_range_bins, n_doppler_bins)
         Non-coherent periodogram, Doppler axis centred (zero Doppler in the middle).
     distance_axis_m, velocity_axis_mps : array
         Axes of the map [m], [m/s].
@@ -82,7 +82,7 @@ def _parabolic(lm, l0, lp):
     return 0.5 * (lm - lp) / den if den < 0 else 0.0
 
 
-def ofdm_radar(channel_estimate, numerology: Numerology, array: ArrayGeometry, *, n_targets: int,
+def ofdm_radar(channel_estimate, *, geometry: ArrayGeometry, numerology: Numerology, n_targets: int,
                propagation: str = "monostatic", window: str = "hann", zero_pad: int = 2,
                azimuth_grid_rad=None, min_separation_cells: int = 1) -> RadarEstimate:
     r"""Range–Doppler periodogram + beamscan target detection.
@@ -93,12 +93,12 @@ def ofdm_radar(channel_estimate, numerology: Numerology, array: ArrayGeometry, *
 
     Parameters
     ----------
-    channel_estimate : array, shape (n_rx, n_subcarriers, n_symbols), complex
+    channel_estimate : geometry, shape (n_rx, n_subcarriers, n_symbols), complex
         Per-RE channel estimate :math:`F` (e.g. :func:`sensing.ls_channel_estimate`).
+    geometry : ArrayGeometry
+        Receive array (for the beamscan).
     numerology : Numerology
         OFDM numerology (subcarrier spacing, symbol duration, carrier).
-    array : ArrayGeometry
-        Receive array (for the beamscan).
     n_targets : int
         Number of detections to return (largest local maxima of the map).
     propagation : {"monostatic", "one-way"}, default="monostatic"
@@ -107,7 +107,7 @@ def ofdm_radar(channel_estimate, numerology: Numerology, array: ArrayGeometry, *
         Window over subcarriers and symbols (power-normalised).
     zero_pad : int, default=2
         Zero-padding factor for both FFTs (interpolates the grid; resolution is unchanged).
-    azimuth_grid_rad : array, shape (n_grid,), optional
+    azimuth_grid_rad : geometry, shape (n_grid,), optional
         Beamscan grid (default: 361 points over [-90°, 90°]).
     min_separation_cells : int, default=1
         Local-maximum neighbourhood half-width in map cells.
@@ -127,12 +127,12 @@ def ofdm_radar(channel_estimate, numerology: Numerology, array: ArrayGeometry, *
     f = check_array(channel_estimate, "channel_estimate", ndim=3, kind=("complex floating", "real floating"), xp=xp)
     if not isinstance(numerology, Numerology):
         raise TypeError(f"`numerology` must be a sensing.Numerology; got {type(numerology).__name__}.")
-    if not isinstance(array, ArrayGeometry):
-        raise TypeError(f"`array` must be an ArrayGeometry; got {type(array).__name__}.")
+    if not isinstance(geometry, ArrayGeometry):
+        raise TypeError(f"`geometry` must be a sensing.ArrayGeometry; got {type(geometry).__name__}.")
     n_r, n_k, n_t = (int(s) for s in f.shape)
-    if (n_k, n_t) != (numerology.n_subcarriers, numerology.n_symbols) or n_r != array.n_elements:
+    if (n_k, n_t) != (numerology.n_subcarriers, numerology.n_symbols) or n_r != geometry.n_elements:
         raise ValueError(
-            f"`channel_estimate` must have shape ({array.n_elements}, {numerology.n_subcarriers}, "
+            f"`channel_estimate` must have shape ({geometry.n_elements}, {numerology.n_subcarriers}, "
             f"{numerology.n_symbols}) (array elements, subcarriers, symbols); got {tuple(f.shape)}.")
     pad = check_int(zero_pad, "zero_pad", low=1, high=16)
     check_choice(window, "window", ("hann", "hamming", "none"))
@@ -176,7 +176,7 @@ def ofdm_radar(channel_estimate, numerology: Numerology, array: ArrayGeometry, *
     # (n_range, n_doppler) map to the host; the transforms above stay on the input's device.
     order_h = to_numpy(order)
     power_h = to_numpy(power)
-    steer = steering_vector(array, grid, wavelength_m=numerology.wavelength_m)   # (R, G)
+    steer = steering_vector(geometry, grid, wavelength_m=numerology.wavelength_m)   # (R, G)
     steer = xp.astype(steer, cdt)
 
     df, to, fc = numerology.subcarrier_spacing_hz, numerology.symbol_duration_s, numerology.carrier_hz
