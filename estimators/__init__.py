@@ -16,19 +16,20 @@ The estimators come in five families, one subpackage each, grouped by what they 
 Every public name is also available here (``from estimators import music``). Every estimator
 is a pure function with keyword-only options that returns a frozen result dataclass whose
 arrays stay in the input's array library (``result.to_numpy()`` copies them to the host).
-``ESTIMATORS``/``EXAMPLES`` is the registry the common tests run over.
+``REGISTRY`` (with its views ``ESTIMATORS`` and ``EXAMPLES``) lists every family's estimators
+with an example problem; the common tests run over it.
 
 Imports :mod:`sensing` and, where a model-based dictionary or bound needs propagation
 geometry, :mod:`channels`; never :mod:`scenarios`.
 """
 
 from . import bayes, bounds, feedback, subspace, tensor
-from ._registry import ESTIMATORS, EXAMPLES
+from ._registry import ESTIMATORS, EXAMPLES, REGISTRY
 from .bayes import *  # noqa: F403
 from .bounds import *  # noqa: F403
 from .feedback import *  # noqa: F403
 from .subspace import *  # noqa: F403
 from .tensor import *  # noqa: F403
 
-__all__ = ["ESTIMATORS", "EXAMPLES", "bayes", "bounds", "feedback", "subspace", "tensor"]
+__all__ = ["ESTIMATORS", "EXAMPLES", "REGISTRY", "bayes", "bounds", "feedback", "subspace", "tensor"]
 __all__ += subspace.__all__ + tensor.__all__ + bayes.__all__ + bounds.__all__ + feedback.__all__

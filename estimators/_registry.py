@@ -1,15 +1,20 @@
-"""The estimator registry: name -> estimator function, plus a small example problem for each.
+"""The estimator registry: every family's estimators with a small example problem each.
 
-``ESTIMATORS`` feeds the command line and the common tests (tests/test_estimator_common.py):
-every registered estimator must return a frozen result dataclass with ``to_numpy()``, be
-deterministic, leave its inputs unmodified, reject NaN with a ValueError and keep the array
-namespace and precision of its data.
+:data:`REGISTRY` maps a name to an :class:`Entry`: the function, ``example(rng) -> (args,
+kwargs)`` (a small, well-posed problem on the host; ``args[0]`` is the data), the family, the
+result field that carries the estimate, and whether the estimator keeps single precision.
+:data:`ESTIMATORS` (name -> function) and :data:`EXAMPLES` (name -> example) are views of it.
 
-``EXAMPLES`` maps the same names to ``example(rng) -> (args, kwargs)``: a small, well-posed
-problem on the host (NumPy). The common test converts every NumPy array in ``args``/``kwargs``
-(also inside lists and tuples) to the backend and precision under test; ``args[0]`` is the data.
-**Whoever adds an estimator to ESTIMATORS adds its example here too** (the common test fails
-with a clear message otherwise).
+The common tests (tests/test_estimator_common.py) run over every entry: a frozen result dataclass
+with ``to_numpy()``, deterministic, inputs unmodified, NaN rejected with a ValueError naming it,
+the array namespace kept (or a TypeError naming the namespace it cannot run on), single
+precision kept where the entry says so. The common test converts every NumPy array in
+``args``/``kwargs`` (also inside lists and tuples) to the backend and precision under test.
+**Whoever adds an estimator adds its entry here** (the common test fails with a clear message
+otherwise).
+
+Codebook PMI searches are methods of a codebook object; their entries call the method of the
+codebook given as ``codebook=`` so that the channel stays the first argument.
 """
 
 from __future__ import annotations
@@ -18,28 +23,41 @@ from collections.abc import Callable
 
 import numpy as np
 
-from sensing import steering_vector, ula, upa
+from dataclasses import dataclass
 
-from .subspace._esprit import esprit, esprit_nd, unitary_esprit
-from .subspace._music import music, music_2d, music_nd
-from .subspace._omp import omp
-from .subspace._rootmusic import root_music
-from .subspace._spectra import beamscan, capon
+from channels import Paths, cfr_from_paths
+from sensing import Numerology, steering_vector, ula, upa
 
-__all__ = ["ESTIMATORS", "EXAMPLES"]
+from .bayes import sbl, sc_vbi, turbo_vbi, vbi
+from .feedback import etype2_codebook, type1_codebook, type2_codebook
+from .subspace import beamscan, capon, esprit, esprit_nd, music, music_2d, music_nd, omp, root_music, unitary_esprit
+from .tensor import joint_esprit_estimator, ofdm_radar, plain, sequential_estimator
 
-ESTIMATORS: dict[str, Callable] = {
-    "music": music,
-    "music_2d": music_2d,
-    "music_nd": music_nd,
-    "root_music": root_music,
-    "esprit": esprit,
-    "unitary_esprit": unitary_esprit,
-    "esprit_nd": esprit_nd,
-    "omp": omp,
-    "capon": capon,
-    "beamscan": beamscan,
-}
+__all__ = ["ESTIMATORS", "EXAMPLES", "REGISTRY", "Entry"]
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One registered estimator.
+
+    Attributes
+    ----------
+    function : callable
+        ``function(data, *args, **kwargs) -> frozen result dataclass``.
+    example : callable
+        ``example(rng) -> (args, kwargs)``, a small well-posed problem with NumPy arrays.
+    family : {"subspace", "tensor", "bayes", "feedback"}
+    output : str
+        The result field holding the estimate (compared across namespaces and precisions).
+    keeps_precision : bool
+        Whether single-precision input gives single-precision results (else float64 results).
+    """
+
+    function: Callable
+    example: Callable
+    family: str
+    output: str = "estimates"
+    keeps_precision: bool = True
 
 
 def _noise(rng, shape, scale):
@@ -97,15 +115,92 @@ def _ex_spectrum(rng):
     return (x,), dict(n_sources=2, geometry=g, wavelength_m=1.0, grid=np.linspace(-1.2, 1.2, 241))
 
 
-EXAMPLES: dict[str, Callable] = {
-    "music": _ex_music,
-    "music_2d": _ex_music_2d,
-    "music_nd": _ex_music_nd,
-    "root_music": _ex_line,
-    "esprit": _ex_line,
-    "unitary_esprit": _ex_line,
-    "esprit_nd": _ex_esprit_nd,
-    "omp": _ex_omp,
-    "capon": _ex_spectrum,
-    "beamscan": _ex_spectrum,
+_NUM = Numerology(26e9, 60e3, 24, 28)
+_ULA8 = ula(8, _NUM.wavelength_m / 2)
+
+
+def _ofdm_tensor(rng):
+    """Three one-way paths through an 8-element ULA, 24 subcarriers x 28 symbols, 20 dB."""
+    paths = Paths.from_arrays(np.array([1.0, 0.7j, -0.5]), np.array([80e-9, 150e-9, 260e-9]),
+                              np.array([900.0, -1500.0, 300.0]), np.array([-0.5, 0.1, 0.6]))
+    h = cfr_from_paths(paths, _ULA8, _NUM)
+    return h + _noise(rng, h.shape, 0.1)
+
+
+def _ex_plain(rng):
+    return (_ofdm_tensor(rng),), dict(geometry=_ULA8, numerology=_NUM, deltas=(1, 2, 2), n_objects=3)
+
+
+def _ex_radar(rng):
+    return (_ofdm_tensor(rng),), dict(geometry=_ULA8, numerology=_NUM, n_targets=3, propagation="one-way")
+
+
+def _ex_sparse(rng, m=32, n=64, k=3):
+    phi = _noise(rng, (m, n), 1.0)
+    x = np.zeros(n, complex)
+    x[[5, 23, 50]] = [1.0, -0.8j, 0.6 + 0.6j]
+    return (phi @ x + _noise(rng, m, 0.05), phi), {}
+
+
+def _ex_sc_vbi(rng):
+    args, _ = _ex_sparse(rng)
+    return args, dict(max_iter=60)
+
+
+def _channel(rng, n_users=3, n_ports=16, n_subbands=4):
+    return _noise(rng, (n_users, n_ports, n_subbands), 1.0)
+
+
+def _type1_pmi(channel, *, codebook, rank: int = 1):
+    """Type-I PMI search of ``codebook`` (:meth:`Type1Codebook.pmi_search`)."""
+    return codebook.pmi_search(channel, rank=rank)
+
+
+def _type2_pmi(channel, *, codebook, rank: int = 1):
+    """Type-II PMI search of ``codebook`` (:meth:`Type2Codebook.pmi_search`)."""
+    return codebook.pmi_search(channel, rank=rank)
+
+
+def _etype2_pmi(channel, *, codebook):
+    """Enhanced Type-II PMI search of ``codebook`` (:meth:`EType2Codebook.pmi_search`)."""
+    return codebook.pmi_search(channel)
+
+
+def _ex_type1(rng):
+    return (_channel(rng),), dict(codebook=type1_codebook(4, 2))
+
+
+def _ex_type2(rng):
+    return (_channel(rng),), dict(codebook=type2_codebook(4, 2, n_beams=2))
+
+
+def _ex_etype2(rng):
+    return (_channel(rng, n_subbands=8),), dict(codebook=etype2_codebook(4, 2, param_combination=1, n_subbands=8))
+
+
+REGISTRY: dict[str, Entry] = {
+    "music": Entry(music, _ex_music, "subspace"),
+    "music_2d": Entry(music_2d, _ex_music_2d, "subspace"),
+    "music_nd": Entry(music_nd, _ex_music_nd, "subspace"),
+    "root_music": Entry(root_music, _ex_line, "subspace"),
+    "esprit": Entry(esprit, _ex_line, "subspace"),
+    "unitary_esprit": Entry(unitary_esprit, _ex_line, "subspace"),
+    "esprit_nd": Entry(esprit_nd, _ex_esprit_nd, "subspace"),
+    "omp": Entry(omp, _ex_omp, "subspace"),
+    "capon": Entry(capon, _ex_spectrum, "subspace"),
+    "beamscan": Entry(beamscan, _ex_spectrum, "subspace"),
+    "plain": Entry(plain, _ex_plain, "tensor", "azimuths_rad", keeps_precision=False),
+    "sequential_estimator": Entry(sequential_estimator, _ex_plain, "tensor", "azimuths_rad", keeps_precision=False),
+    "joint_esprit_estimator": Entry(joint_esprit_estimator, _ex_plain, "tensor", "azimuths_rad", keeps_precision=False),
+    "ofdm_radar": Entry(ofdm_radar, _ex_radar, "tensor", "delays_s", keeps_precision=False),
+    "sbl": Entry(sbl, _ex_sparse, "bayes", "coefficients", keeps_precision=False),
+    "vbi": Entry(vbi, _ex_sparse, "bayes", "coefficients", keeps_precision=False),
+    "sc_vbi": Entry(sc_vbi, _ex_sc_vbi, "bayes", "coefficients", keeps_precision=False),
+    "turbo_vbi": Entry(turbo_vbi, _ex_sparse, "bayes", "coefficients", keeps_precision=False),
+    "type1_pmi_search": Entry(_type1_pmi, _ex_type1, "feedback", "metric"),
+    "type2_pmi_search": Entry(_type2_pmi, _ex_type2, "feedback", "metric"),
+    "etype2_pmi_search": Entry(_etype2_pmi, _ex_etype2, "feedback", "metric"),
 }
+
+ESTIMATORS: dict[str, Callable] = {name: e.function for name, e in REGISTRY.items()}
+EXAMPLES: dict[str, Callable] = {name: e.example for name, e in REGISTRY.items()}

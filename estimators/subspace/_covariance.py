@@ -547,7 +547,7 @@ def prepare_tensor(xp, tensor, r_dims, *, subarray_shape, snapshots, forward_bac
 
 
 def unitary_q(n: int) -> np.ndarray:
-    """The sparse unitary left-Π-real matrix :math:`\mathbf Q_n` of Unitary ESPRIT, (n, n) complex.
+    r"""The sparse unitary left-Π-real matrix :math:`\mathbf Q_n` of Unitary ESPRIT, (n, n) complex.
 
     :math:`\mathbf Q_n^H\mathbf A` is real for any centro-Hermitian :math:`\mathbf A`; it maps the
     forward-backward averaged covariance to a real symmetric matrix (M. Haardt and J. A. Nossek,

@@ -109,8 +109,8 @@ class PlainResult(HostCopy):
         Raw fused coefficients from the core at each object's triple (compressed domain).
     powers : array, shape (n_objects,)
         :math:`\frac1{S'}\sum_s|\mathcal B[s, \cdot]|^2` at the triple (selection metric).
-    indices : ndarray, shape (n_objects, 3), int, host
-        Candidate index per dimension (into ``candidates[m]``).
+    indices : array, shape (n_objects, 3), int
+        Candidate index per dimension (into ``candidates[m]``), in the input's namespace.
     candidates : tuple of 3 ModeCandidates
         Stage-2 output per dimension (angle, delay, Doppler).
     residual : array, shape of the compressed tensor
@@ -359,8 +359,9 @@ def plain(tensor: Array, *, geometry: ArrayGeometry, numerology: Numerology, com
     total = time.perf_counter() - t_start
     return PlainResult(
         azimuths_rad=dev(az), path_lengths_m=dev(dist), velocities_mps=dev(vel), delays_s=dev(tau),
-        doppler_hz=dev(fd), gains=gains, core_gains=core_gains, powers=powers, indices=idx,
-        candidates=cands, residual=resid, compression=compression, fusion=fusion,
+        doppler_hz=dev(fd), gains=gains, core_gains=xp.astype(core_gains, xp.complex128),
+        powers=xp.astype(powers, xp.float64), indices=dev(idx, xp.int64), candidates=cands,
+        residual=xp.astype(resid, xp.complex128), compression=compression, fusion=fusion,
         selection=selection, deltas=d, compressed_shape=tuple(int(s) for s in y.shape),
         timings=PlainTimings(t_comp, t_modes, t_fuse, total))
 
