@@ -18,7 +18,7 @@ Data flow (``shared/docs/SIFO_AND_CODEBOOKS.md`` A11):
    per-site bars, the CDF over users, effective SE vs SNR, and the overhead table
    (``overhead.csv``), each figure with its CSV.
 
-``--quick`` runs four small sites for CI (well under a minute).
+``--quick`` runs four small sites with a small model, for CI.
 """
 
 from __future__ import annotations
@@ -105,7 +105,7 @@ class SiteCsiConfig:
 
 
 def quick_config() -> SiteCsiConfig:
-    """Four small sites and a small model: the CI configuration (seconds)."""
+    """Four small sites and a small model: the CI configuration."""
     return SiteCsiConfig(sites=("suburb", "plaza", "campus", "boulevard"), n_users=160, n_subbands=4,
                          hidden_layer_sizes=(16,), max_iter=60, n_components=8, episodes_per_site=2,
                          budgets=(10, 40), n_test=60, snr_db=(0.0, 10.0), se_budget=10)
