@@ -326,3 +326,9 @@ def trial(point: dict, rngs, *, config: UplinkConfig, methods: tuple, backend: s
             rec[f"{m}_missed"] = r["missed"]
             rec[f"{m}_false"] = r["false"]
     return rec
+
+
+if __name__ == "__main__":  # pragma: no cover
+    from ._cli import main
+
+    raise SystemExit(main(["run", "uplink-isac", *__import__("sys").argv[1:]]))
