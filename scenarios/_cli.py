@@ -1,54 +1,23 @@
 """The ``subsense`` command: ``list`` the scenarios, ``run NAME [options]`` one of them.
 
 Core options shared by every scenario: ``--out DIR``, ``--seed``, ``--trials``, ``--snr-db``
-(values and/or ``start:stop:step`` ranges, stop inclusive), ``--quick``, ``--resume``,
+(values and/or ``start:stop:step`` ranges, stop inclusive, each within
+:data:`scenarios._kit.SNR_DB_RANGE`), ``--quick``, ``--resume``,
 ``--backend {numpy,cupy}``, ``--workers``, ``--scheduler``. Bad input becomes a one-line
-message on stderr and exit code 2, never a traceback.
+message on stderr and exit code 2, never a traceback; an estimator missing from the installed
+``estimators`` package is a one-line message and exit code 1.
 """
 
 from __future__ import annotations
 
 import argparse
-import importlib
-import math
 import sys
 from pathlib import Path
 
-from ._registry import SCENARIOS, load
+from ._kit import SNR_DB_RANGE, MissingEstimatorError, parse_snr_list
+from ._registry import SCENARIOS, description, load
 
-
-def parse_snr_list(text: str) -> list[float]:
-    """Parse ``"-10,0,10"`` or ``"-20:20:5"`` (stop inclusive) or a mix, in dB."""
-    out: list[float] = []
-    for part in str(text).split(","):
-        part = part.strip()
-        if not part:
-            continue
-        if ":" in part:
-            bits = part.split(":")
-            if len(bits) != 3:
-                raise ValueError(f"`--snr-db` range must be start:stop:step; got {part!r}.")
-            try:
-                start, stop, step = (float(b) for b in bits)
-            except ValueError as exc:
-                raise ValueError(f"`--snr-db` range must hold numbers; got {part!r}.") from exc
-            if not all(math.isfinite(v) for v in (start, stop, step)):
-                raise ValueError(f"`--snr-db` values must be finite; got {part!r}.")
-            if step <= 0 or stop < start:
-                raise ValueError(f"`--snr-db` range needs step > 0 and stop >= start; got {part!r}.")
-            n = int(math.floor((stop - start) / step + 1e-9)) + 1
-            out.extend(start + i * step for i in range(n))
-        else:
-            try:
-                v = float(part)
-            except ValueError as exc:
-                raise ValueError(f"`--snr-db` must be numbers or start:stop:step; got {part!r}.") from exc
-            if not math.isfinite(v):
-                raise ValueError(f"`--snr-db` values must be finite; got {part!r}.")
-            out.append(v)
-    if not out:
-        raise ValueError(f"`--snr-db` must name at least one value; got {text!r}.")
-    return out
+__all__ = ["main", "build_parser", "add_core_arguments", "parse_snr_list", "MAX_TRIALS"]
 
 
 def add_core_arguments(p: argparse.ArgumentParser) -> None:
@@ -57,7 +26,8 @@ def add_core_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seed", type=int, default=0, help="root seed (default: %(default)s)")
     p.add_argument("--trials", type=int, default=None, help="Monte Carlo trials per point")
     p.add_argument("--snr-db", type=str, default=None,
-                   help="SNR values in dB: '0,10,20' or '-20:20:5' (stop inclusive)")
+                   help="SNR values in dB: '0,10,20' or '-20:20:5' (stop inclusive), each in "
+                        f"[{SNR_DB_RANGE[0]:g}, {SNR_DB_RANGE[1]:g}]")
     p.add_argument("--quick", action="store_true", help="small run for CI and smoke tests")
     p.add_argument("--resume", action="store_true", help="continue an interrupted sweep in --out")
     p.add_argument("--backend", choices=["numpy", "cupy"], default="numpy", help="array library")
@@ -100,11 +70,6 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def _description(module_name: str) -> str:
-    mod = importlib.import_module(module_name)
-    return getattr(mod, "DESCRIPTION", (mod.__doc__ or "").strip().splitlines()[0])
-
-
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
@@ -127,6 +92,9 @@ def main(argv: list[str] | None = None) -> int:
                 IsADirectoryError, PermissionError) as exc:  # bad --out and the like
             print(f"subsense run {name}: error: {exc}", file=sys.stderr)
             return 2
+        except MissingEstimatorError as exc:
+            print(f"subsense run {name}: error: {exc}", file=sys.stderr)
+            return 1
         except KeyboardInterrupt:
             print(f"subsense run {name}: interrupted; finished trials are saved, rerun with --resume.",
                   file=sys.stderr)
@@ -134,7 +102,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.command == "list":
         for name in sorted(SCENARIOS):
-            print(f"{name}\t{_description(SCENARIOS[name])}")
+            print(f"{name}\t{description(name)}")
         return 0
     parser.error("`run` needs a scenario name: subsense run NAME [options]")
     return 2

@@ -1,11 +1,15 @@
-"""Subspace and PLAIN estimators, and the multidimensional CRB, for the ``isac-ofdm`` program.
+"""The estimators of the ``isac-ofdm`` program, and its bound.
 
 Each adapter maps ``(channel estimate, config) -> (azimuth [rad], distance [m], velocity [m/s])``
 with the scenario's distance convention (range for monostatic, path length for one-way).
-Importing this module registers them in :data:`scenarios._isac_sweep.ADAPTERS`.
+:data:`ADAPTERS` is the table the sweep runs, in the order of its rows; each entry names the
+public :mod:`estimators` functions it calls so that a missing one stops the run before it starts
+(:func:`scenarios._kit.require_estimators`) instead of dropping the row.
 """
 
 from __future__ import annotations
+
+from typing import Callable, NamedTuple
 
 import numpy as np
 
@@ -13,6 +17,16 @@ import estimators
 from sensing import SPEED_OF_LIGHT
 
 from .isac_ofdm import IsacConfig, IsacDataset
+
+__all__ = ["Adapter", "ADAPTERS", "CRB_NEEDS", "crb_variances", "plain_deltas"]
+
+
+class Adapter(NamedTuple):
+    """One row of the ``isac-ofdm`` table: ``(label, function, needs)``."""
+
+    label: str
+    function: Callable
+    needs: tuple[str, ...]
 
 
 def plain_deltas(config: IsacConfig) -> tuple[int, int, int]:
@@ -32,11 +46,16 @@ def plain_deltas(config: IsacConfig) -> tuple[int, int, int]:
     return tuple(out)
 
 
+def _fft(h, config: IsacConfig):
+    est = estimators.ofdm_radar(h, config.numerology(), config.array(), n_targets=config.n_targets,
+                                propagation=config.propagation)
+    return est.azimuth_rad, est.distances_m, est.velocities_mps
+
+
 def _esprit3d(h, config: IsacConfig):
     """3-D Unitary ESPRIT with multidimensional smoothing on the averaging-compressed tensor
-    (PLAIN.md §10.2's joint baseline). On the full 16×64×64 default grid ``esprit_nd`` takes
-    ≈0.4 s per call even with its matrix-free smoothed subspace; block averaging by
-    :func:`plain_deltas` first keeps the Vandermonde structure at a few tens of ms."""
+    (PLAIN.md §10.2's joint baseline). Block averaging by :func:`plain_deltas` first keeps the
+    Vandermonde structure while shrinking the tensor that the smoothed subspace is built from."""
     r = estimators.joint_esprit_estimator(h, config.array(), config.numerology(), compression="averaging",
                                           deltas=plain_deltas(config), n_objects=config.n_targets)
     f = config.path_factor
@@ -48,6 +67,18 @@ def _plain(h, config: IsacConfig):
                          deltas=plain_deltas(config), fusion="omp", n_objects=config.n_targets)
     f = config.path_factor
     return (r.azimuths_rad, r.delays_s * SPEED_OF_LIGHT / f, r.doppler_hz * SPEED_OF_LIGHT / (f * config.carrier_hz))
+
+
+ADAPTERS: dict[str, Adapter] = {
+    "fft": Adapter("FFT radar (periodogram + beamscan)", _fft, ("ofdm_radar",)),
+    "esprit3d": Adapter("3-D unitary ESPRIT with multidimensional smoothing", _esprit3d,
+                        ("joint_esprit_estimator",)),
+    "plain": Adapter("PLAIN (averaging compression, per-mode root-MUSIC, Tensor-OMP)", _plain, ("plain",)),
+}
+"""Estimator name (``--estimators``) -> :class:`Adapter`; the default run uses all, in this order."""
+
+CRB_NEEDS = ("ofdm_harmonic_map", "crb_harmonic")
+"""What :func:`crb_variances` calls."""
 
 
 def crb_variances(config: IsacConfig, ds: IsacDataset) -> np.ndarray:
@@ -71,13 +102,3 @@ def crb_variances(config: IsacConfig, ds: IsacDataset) -> np.ndarray:
                                                                   config.n_symbols),
                                 noise_variance=ds.noise_variance, scale=hmap.scale)
     return np.mean(np.asarray(b.std) ** 2, axis=0)
-
-
-def _register():
-    from ._isac_sweep import ADAPTERS
-
-    ADAPTERS.setdefault("esprit3d", ("3-D unitary ESPRIT with multidimensional smoothing", _esprit3d))
-    ADAPTERS.setdefault("plain", ("PLAIN (averaging compression, per-mode root-MUSIC, Tensor-OMP)", _plain))
-
-
-_register()

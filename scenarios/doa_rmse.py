@@ -23,16 +23,23 @@ aggregated curves, the configuration and one example realisation).
 
 from __future__ import annotations
 
-import json
 import math
 import warnings
 from dataclasses import asdict, dataclass, field
 from functools import partial
-from pathlib import Path
 
 import numpy as np
 
-from sensing import asarray_like, check_float, check_int, namespace_for_backend, run_sweep, save_dataset, to_numpy
+from sensing import (
+    asarray_like,
+    check_float,
+    check_int,
+    namespace_for_backend,
+    save_dataset,
+    to_numpy,
+)
+
+from . import _kit
 
 DESCRIPTION = "DOA RMSE vs SNR and snapshots (MUSIC, root-MUSIC, ESPRIT, Unitary ESPRIT, OMP, Capon) with both CRBs; resolution probability"
 
@@ -192,16 +199,6 @@ def _crb_sto(config: DoaConfig, snr_db: float, n: int) -> float:
     return float(np.mean(r.std ** 2))
 
 
-def _parse_list(text, name, cast):
-    try:
-        vals = [cast(v) for v in str(text).split(",") if v.strip()]
-    except ValueError as exc:
-        raise ValueError(f"`--{name}` must be a comma-separated list of numbers; got {text!r}.") from exc
-    if not vals:
-        raise ValueError(f"`--{name}` must name at least one value; got {text!r}.")
-    return vals
-
-
 def add_arguments(parser) -> None:
     parser.add_argument("--estimators", type=str, default=None,
                         help=f"comma-separated subset of {', '.join(ESTIMATOR_LABELS)} (default: all)")
@@ -219,37 +216,27 @@ def add_arguments(parser) -> None:
 def run(args) -> int:
     from sensing.plotting import ieee_figure, plot_rmse, save_figure, write_csv
 
-    names = tuple(ESTIMATOR_LABELS) if args.estimators is None else tuple(
-        s.strip() for s in args.estimators.split(",") if s.strip())
+    names = _kit.parse_names(args.estimators, "--estimators", tuple(ESTIMATOR_LABELS))
     config = DoaConfig(n_elements=args.n_elements, estimators=names, snapshot_snr_db=args.snapshot_snr_db,
                        resolution_snr_db=args.resolution_snr_db,
                        grid_points=601 if args.quick else 1801)
     snrs = args.snr_db or ([-10.0, 0.0, 10.0, 20.0] if args.quick else [float(s) for s in range(-20, 31, 5)])
-    for s in snrs:  # same range as DoaConfig's SNRs (10**(snr/10) overflows far above it)
-        check_float(s, "--snr-db", low=-100.0, high=200.0)
-    snapshots = _parse_list(args.snapshots, "snapshots", int) if args.snapshots else (
+    snapshots = _kit.parse_numbers(args.snapshots, "--snapshots", cast=int, low=2) if args.snapshots else (
         [10, 100] if args.quick else [5, 10, 20, 50, 100, 200, 500, 1000])
-    if min(snapshots) < 2:
-        raise ValueError(f"`--snapshots` must all be >= 2; got {snapshots}.")
-    seps = _parse_list(args.separations_deg, "separations-deg", float) if args.separations_deg else (
+    seps = _kit.parse_numbers(args.separations_deg, "--separations-deg", low=0.0, high=170.0,
+                              low_inclusive=False, high_inclusive=False) if args.separations_deg else (
         [2.0, 8.0] if args.quick else [1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 8.0, 10.0, 12.0, 16.0])
-    if not all(0 < d < 170 for d in seps):  # also rejects NaN
-        raise ValueError(f"`--separations-deg` must lie in (0, 170); got {seps}.")
     n_trials = args.trials or (6 if args.quick else 200)
-    if args.backend == "cupy":
-        namespace_for_backend("cupy")
-    out = Path(args.out) if args.out is not None else Path("runs") / "doa-rmse"
-    out.mkdir(parents=True, exist_ok=True)
-    executor = "dask" if args.scheduler else ("processes" if args.workers > 1 else "serial")
-    sched = None if args.scheduler in (None, "local") else args.scheduler
+    _kit.require_estimators("doa-rmse", {**{n: (n,) for n in names},
+                                         "CRB": ("crb_stochastic", "crb_deterministic")})
+    _kit.check_backend(args)
+    out = _kit.output_dir(args, "doa-rmse")
     pts = _points(config, snrs, snapshots, seps)
     print(f"doa-rmse: ULA M={config.n_elements}, sources at {config.azimuths_deg} deg, {len(pts)} points x "
           f"{n_trials} trials, estimators {', '.join(names)}")
-    fp = json.dumps({"scenario": "doa-rmse", "config": asdict(config)}, sort_keys=True, default=str)
-    res = run_sweep(partial(trial, config=config, backend=args.backend), pts, n_trials=n_trials, seed=args.seed,
-                    results_path=out / "results.jsonl", resume=args.resume, executor=executor,
-                    workers=args.workers, scheduler=sched, progress=not args.no_progress, desc="doa-rmse",
-                    fingerprint=fp)
+    res = _kit.sweep(args, partial(trial, config=config, backend=args.backend), pts, n_trials=n_trials,
+                     results_path=out / "results.jsonl", desc="doa-rmse",
+                     fingerprint=_kit.fingerprint(scenario="doa-rmse", config=asdict(config)))
 
     def rmse_deg(key, idx):
         return np.degrees(np.sqrt(res.aggregate(key, reduce="mean")[idx]))

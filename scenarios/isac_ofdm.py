@@ -17,12 +17,16 @@ Two propagation models:
 Velocities are radial and positive when the path shortens (approaching), so positive velocity
 means positive Doppler. Angles are azimuths in the package convention (ULA along :math:`y`,
 broadside 0); PLAIN's angle from the array axis is :math:`\theta = 90^\circ - \phi`.
+
+This module is the scenario itself and imports nothing else from :mod:`scenarios`; the
+``isac-ofdm`` terminal program is :mod:`scenarios._isac_sweep`, its estimators
+:mod:`scenarios._isac_adapters`.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -30,6 +34,7 @@ from channels import Paths, cfr_from_paths, monostatic_paths, uma_los_path_loss_
 from sensing import (
     SPEED_OF_LIGHT,
     Numerology,
+    asarray_like,
     check_choice,
     check_float,
     check_int,
@@ -37,13 +42,16 @@ from sensing import (
     constellation,
     ls_channel_estimate,
     measure,
+    namespace_for_backend,
+    save_dataset,
+    trial_rngs,
     ula,
 )
 
 DESCRIPTION = "Data-aided OFDM ISAC (monostatic or one-way): RMSE vs SNR of angle, distance, velocity"
 
 __all__ = ["IsacConfig", "IsacTruth", "IsacDataset", "generate", "plain_preset", "default_config",
-           "DESCRIPTION", "add_arguments", "run"]
+           "PRESETS", "DESCRIPTION", "resolution_cells", "truth_matrix", "draw_trial", "save_example"]
 
 
 @dataclass(frozen=True)
@@ -131,7 +139,7 @@ class IsacConfig:
 
 def default_config() -> IsacConfig:
     """Small monostatic default: 16-antenna ULA at 28 GHz, 64 subcarriers at 120 kHz × 64 symbols, 3 random
-    targets at 20–200 m (radar equation, so up to ~40 dB between them), |v| ≤ 30 m/s; runs in seconds."""
+    targets at 20–200 m (radar equation, so up to ~40 dB between them), |v| ≤ 30 m/s."""
     return IsacConfig()
 
 
@@ -284,24 +292,46 @@ def generate(config: IsacConfig, *, rng=None, noise_rng=None) -> IsacDataset:
                        noise_variance=float(m.noise_variance), truth=truth, paths=paths, config=config)
 
 
-# =============================================================================================
-# terminal program
-# =============================================================================================
-
 PRESETS = {"default": default_config, "plain": plain_preset}
+"""Named configurations of the ``isac-ofdm`` program's ``--preset``."""
 
 
-def add_arguments(p) -> None:
-    p.add_argument("--preset", choices=sorted(PRESETS), default="default",
-                   help="scenario preset: 'default' (small, seconds) or 'plain' (the PLAIN paper's example)")
-    p.add_argument("--estimators", type=str, default=None,
-                   help="comma-separated estimators to run (default: all available; see the table)")
-    p.add_argument("--propagation", choices=["monostatic", "one-way"], default=None,
-                   help="override the preset's propagation model")
+# ---------------------------------------------------------------------------------------------
+# what the sweeps over this scenario share (``isac-ofdm`` and ``plain``)
+# ---------------------------------------------------------------------------------------------
+
+def resolution_cells(config: IsacConfig) -> np.ndarray:
+    """Rayleigh cells (azimuth at broadside [rad], distance [m], velocity [m/s]) used to scale
+    errors; distance and velocity in the units of ``distances_m`` / ``velocities_mps`` (range
+    for monostatic, path length for one-way)."""
+    num = config.numerology()
+    f = config.path_factor
+    d_over_lam = config.spacing_wavelengths
+    return np.array([2.0 / (config.n_antennas * 2 * d_over_lam),
+                     SPEED_OF_LIGHT / (f * num.bandwidth_hz),
+                     SPEED_OF_LIGHT / (f * config.carrier_hz * num.observation_time_s)])
 
 
-def run(args) -> int:
-    """Sweep SNR, run the estimators, print a table, write dataset, CSV and figure."""
-    from . import _isac_sweep
+def truth_matrix(ds: IsacDataset) -> np.ndarray:
+    """The targets as rows (azimuth [rad], distance [m], velocity [m/s]), shape (n_targets, 3)."""
+    return np.stack([ds.truth.azimuths_rad, ds.truth.distances_m, ds.truth.velocities_mps], axis=1)
 
-    return _isac_sweep.run(args)
+
+def draw_trial(config: IsacConfig, snr_db: float, rngs, backend: str = "numpy"):
+    """One sweep trial: the realisation of ``rngs`` (a :func:`sensing.trial_rngs` pair: targets and
+    symbols from ``realisation``, noise from ``noise``) at ``snr_db``.
+
+    Returns ``(config at that SNR, dataset, channel estimate on the backend's array library)``.
+    """
+    cfg = replace(config, snr_db=float(snr_db))
+    ds = generate(cfg, rng=rngs.realisation, noise_rng=rngs.noise)
+    return cfg, ds, asarray_like(ds.channel_estimate, namespace_for_backend(backend))
+
+
+def save_example(path, config: IsacConfig, snrs, seed: int) -> IsacDataset:
+    """Write trial 0 at the highest SNR of a sweep to HDF5 (``path``) and return it."""
+    hi = int(np.argmax(snrs))
+    r0 = trial_rngs(seed, 0, hi)
+    ds = generate(replace(config, snr_db=snrs[hi]), rng=r0.realisation, noise_rng=r0.noise)
+    save_dataset(path, ds, seed=seed, attrs={"snr_db": snrs[hi], "trial": 0})
+    return ds

@@ -26,22 +26,21 @@ sign and an offset, so the error is the same), path lengths in m, velocities in 
 
 from __future__ import annotations
 
-import json
 import time
 from dataclasses import asdict, replace
 from functools import partial
-from pathlib import Path
 
 import numpy as np
 
-from sensing import (
-    SPEED_OF_LIGHT,
-    asarray_like,
-    match_estimates,
-    namespace_for_backend,
-    run_sweep,
-    save_dataset,
-    trial_rngs,
+from sensing import match_estimates
+
+from . import _kit
+from .isac_ofdm import (
+    draw_trial,
+    plain_preset,
+    resolution_cells,
+    save_example,
+    truth_matrix,
 )
 
 DESCRIPTION = "PLAIN (Tahir et al. 2025) released example: RMSE vs SNR with both CRBs, run times, compression comparison"
@@ -56,6 +55,9 @@ METHODS = {
     "sequential": "sequential (angle, delay, Doppler)",
     "joint": "joint 3-D Unitary ESPRIT",
 }
+
+METHOD_NEEDS = {"plain": ("plain",), "sequential": ("sequential_estimator",), "joint": ("joint_esprit_estimator",)}
+"""Method -> the public :mod:`estimators` function that :func:`_estimate` calls for it."""
 
 COMPARISON = {
     # name: (compression, deltas, note)
@@ -76,14 +78,6 @@ def add_arguments(p) -> None:
                         "'' skips it)")
     p.add_argument("--comparison-snr-db", type=str, default="0,10",
                    help="SNR values of the compression comparison (default: %(default)s)")
-
-
-def resolution_cells(config) -> np.ndarray:
-    """Rayleigh cells: azimuth at broadside [rad], path length [m], velocity [m/s] (one-way)."""
-    num = config.numerology()
-    return np.array([1.0 / (config.n_antennas * config.spacing_wavelengths),
-                     SPEED_OF_LIGHT / num.bandwidth_hz,
-                     SPEED_OF_LIGHT / (config.carrier_hz * num.observation_time_s)])
 
 
 # --------------------------------------------------------------------------------------------
@@ -124,20 +118,11 @@ def _score(res, truth: np.ndarray, cells: np.ndarray, prefix: str) -> dict:
     return out
 
 
-def _truth(ds) -> np.ndarray:
-    return np.stack([ds.truth.azimuths_rad, ds.truth.distances_m, ds.truth.velocities_mps], axis=1)
-
-
 def _trial(point: dict, rngs, *, config, names: tuple[str, ...], backend: str) -> dict:
     from estimators import crb_plain_joint, crb_plain_per_dimension
 
-    from .isac_ofdm import generate
-
-    cfg = replace(config, snr_db=float(point["snr_db"]))
-    ds = generate(cfg, rng=rngs.realisation, noise_rng=rngs.noise)
-    xp = namespace_for_backend(backend)
-    h = asarray_like(ds.channel_estimate, xp)
-    truth, cells = _truth(ds), resolution_cells(cfg)
+    cfg, ds, h = draw_trial(config, point["snr_db"], rngs, backend)
+    truth, cells = truth_matrix(ds), resolution_cells(cfg)
     out: dict = {}
     for name in names:
         t0 = time.perf_counter()
@@ -153,32 +138,18 @@ def _trial(point: dict, rngs, *, config, names: tuple[str, ...], backend: str) -
 
 
 def _comparison_trial(point: dict, rngs, *, config, backend: str) -> dict:
-    from .isac_ofdm import generate
-
-    cfg = replace(config, snr_db=float(point["snr_db"]))
-    ds = generate(cfg, rng=rngs.realisation, noise_rng=rngs.noise)
-    h = asarray_like(ds.channel_estimate, namespace_for_backend(backend))
+    cfg, ds, h = draw_trial(config, point["snr_db"], rngs, backend)
     comp, deltas, _ = COMPARISON[point["compression"]]
     t0 = time.perf_counter()
     res = _estimate("plain", h, cfg, compression=comp, deltas=deltas)
     out = {"time_s": time.perf_counter() - t0}
-    out.update(_score(res, _truth(ds), resolution_cells(cfg), "plain"))
+    out.update(_score(res, truth_matrix(ds), resolution_cells(cfg), "plain"))
     return out
 
 
 # --------------------------------------------------------------------------------------------
 # terminal program
 # --------------------------------------------------------------------------------------------
-def _names(text, allowed, what, default):
-    if text is None:
-        return tuple(default)
-    names = tuple(s.strip() for s in text.split(",") if s.strip())
-    bad = [n for n in names if n not in allowed]
-    if bad:
-        raise ValueError(f"`--{what}` must name some of {', '.join(allowed)}; got {text!r}.")
-    return names
-
-
 def _agg(res, key, reduce):
     """Per grid point reduction; ``"nanmean"`` skips NaN (the reference rule's excluded realisations)."""
     if reduce != "nanmean":
@@ -192,38 +163,28 @@ def _agg(res, key, reduce):
 def run(args) -> int:
     from sensing.plotting import ieee_figure, plot_rmse, save_figure, write_csv
 
-    from ._cli import parse_snr_list
-    from .isac_ofdm import generate, plain_preset
-
     config = plain_preset()
-    names = _names(args.methods, tuple(METHODS), "methods", METHODS)
-    if not names:
-        raise ValueError("`--methods` must name at least one method.")
+    names = _kit.parse_names(args.methods, "--methods", tuple(METHODS))
     default_cmp = ("decimation", "averaging") if args.quick else ("none", "decimation", "averaging", "smoothing")
-    comps = () if args.compressions == "" else _names(args.compressions, tuple(COMPARISON), "compressions",
-                                                      default_cmp)
+    comps = _kit.parse_names(args.compressions, "--compressions", tuple(COMPARISON), default=default_cmp,
+                             allow_empty=True)
     snrs = args.snr_db or ([-10.0, 0.0, 10.0] if args.quick else [float(s) for s in range(-20, 21, 5)])
-    cmp_snrs = parse_snr_list(args.comparison_snr_db)
+    cmp_snrs = _kit.parse_snr_list(args.comparison_snr_db, "--comparison-snr-db")
     n_trials = args.trials or (2 if args.quick else 20)
     for s in list(snrs) + list(cmp_snrs):
         replace(config, snr_db=s)  # validates the range
-    if args.backend == "cupy":
-        namespace_for_backend("cupy")
-    out = Path(args.out) if args.out is not None else Path("runs") / "plain"
-    out.mkdir(parents=True, exist_ok=True)
-    executor = "dask" if args.scheduler else ("processes" if args.workers > 1 else "serial")
-    sched = None if args.scheduler in (None, "local") else args.scheduler
+    _kit.require_estimators("plain", {**METHOD_NEEDS, "CRB": ("crb_plain_joint", "crb_plain_per_dimension")})
+    _kit.check_backend(args)
+    out = _kit.output_dir(args, "plain")
     print(f"plain: released example ({config.n_antennas} antennas x {config.n_subcarriers} subcarriers x "
           f"{config.n_symbols} symbols, {config.n_targets} objects), {len(snrs)} SNR points x {n_trials} "
           f"realisations, methods {', '.join(names)}; Delta = {DELTAS}")
 
     # ---- main sweep
-    fp = json.dumps({"scenario": "plain", "config": asdict(config), "methods": names}, sort_keys=True, default=str)
-    task = partial(_trial, config=config, names=names, backend=args.backend)
-    res = run_sweep(task, [{"snr_db": s} for s in snrs], n_trials=n_trials, seed=args.seed,
-                    results_path=out / "results.jsonl", resume=args.resume, executor=executor,
-                    workers=args.workers, scheduler=sched, progress=not args.no_progress, desc="plain",
-                    fingerprint=fp)
+    res = _kit.sweep(args, partial(_trial, config=config, names=names, backend=args.backend),
+                     [{"snr_db": s} for s in snrs], n_trials=n_trials, results_path=out / "results.jsonl",
+                     desc="plain", fingerprint=_kit.fingerprint(scenario="plain", config=asdict(config),
+                                                                methods=names))
     cols = {"snr_db": np.asarray(snrs)}
     curves = {k: {} for k in ("az", "dist", "vel")}
     conv = {"az": np.degrees, "dist": lambda v: v, "vel": lambda v: v}
@@ -286,11 +247,9 @@ def run(args) -> int:
     if comps:
         print(f"\ncompression comparison (PLAIN, Tensor-OMP), {n_trials} realisations:")
         pts = [{"compression": c, "snr_db": s} for c in comps for s in cmp_snrs]
-        fp2 = json.dumps({"scenario": "plain-compression", "config": asdict(config)}, sort_keys=True, default=str)
-        res2 = run_sweep(partial(_comparison_trial, config=config, backend=args.backend), pts, n_trials=n_trials,
-                         seed=args.seed, results_path=out / "compression.jsonl", resume=args.resume,
-                         executor=executor, workers=args.workers, scheduler=sched, progress=not args.no_progress,
-                         desc="plain compression", fingerprint=fp2)
+        res2 = _kit.sweep(args, partial(_comparison_trial, config=config, backend=args.backend), pts,
+                          n_trials=n_trials, results_path=out / "compression.jsonl", desc="plain compression",
+                          fingerprint=_kit.fingerprint(scenario="plain-compression", config=asdict(config)))
         c_cols = {"compression": [], "snr_db": [], "rmse_az_deg": [], "rmse_dist_m": [], "rmse_vel_mps": [],
                   "success_rate": [], "median_time_s": []}
         print(f"  {'compression':20s} {'SNR':>5s} {'AoA [deg]':>10s} {'dist [m]':>10s} {'vel [m/s]':>10s} "
@@ -306,10 +265,7 @@ def run(args) -> int:
         write_csv(out / "compression.csv", c_cols)
 
     # ---- one example realisation
-    hi = int(np.argmax(snrs))
-    r0 = trial_rngs(args.seed, 0, hi)
-    ds = generate(replace(config, snr_db=snrs[hi]), rng=r0.realisation, noise_rng=r0.noise)
-    save_dataset(out / "dataset.h5", ds, seed=args.seed, attrs={"snr_db": snrs[hi], "trial": 0})
+    save_example(out / "dataset.h5", config, snrs, args.seed)
     print(f"wrote {out / 'results.jsonl'}, {out / 'rmse.csv'}, {out / 'rmse.pdf'} (+png), {out / 'runtime.csv'}"
           + (f", {out / 'compression.csv'}" if comps else "") + f", {out / 'dataset.h5'}")
     return 0

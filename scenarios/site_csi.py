@@ -18,7 +18,7 @@ Data flow (``shared/docs/SIFO_AND_CODEBOOKS.md`` A11):
    per-site bars, the CDF over users, effective SE vs SNR, and the overhead table
    (``overhead.csv``), each figure with its CSV.
 
-``--quick`` runs four small sites for CI (well under a minute).
+``--quick`` runs four small sites with a small model, for CI.
 """
 
 from __future__ import annotations
@@ -30,6 +30,8 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
+
+from . import _kit
 
 DESCRIPTION = ("Site-specific CSI feedback: SiFo vs per-site learning vs 3GPP Type-II/Type-I "
                "over ten city sites (leave-one-site-out)")
@@ -103,7 +105,7 @@ class SiteCsiConfig:
 
 
 def quick_config() -> SiteCsiConfig:
-    """Four small sites and a small model: the CI configuration (seconds)."""
+    """Four small sites and a small model: the CI configuration."""
     return SiteCsiConfig(sites=("suburb", "plaza", "campus", "boulevard"), n_users=160, n_subbands=4,
                          hidden_layer_sizes=(16,), max_iter=60, n_components=8, episodes_per_site=2,
                          budgets=(10, 40), n_test=60, snr_db=(0.0, 10.0), se_budget=10)
@@ -262,8 +264,9 @@ def run(args) -> int:
     """Generate the site datasets, run leave-one-site-out, write figures, CSVs and the table."""
     from tqdm.auto import tqdm
 
+    from channels import city_site_names
     from estimators import overhead_table
-    from sensing import load_dataset, run_sweep, save_dataset
+    from sensing import load_dataset, save_dataset
     from sensing.plotting import ieee_figure, save_figure, write_csv
 
     cfg = quick_config() if args.quick else SiteCsiConfig()
@@ -271,13 +274,10 @@ def run(args) -> int:
     if args.users is not None:
         over["n_users"] = args.users
     if args.sites is not None:
-        over["sites"] = tuple(s.strip() for s in args.sites.split(",") if s.strip())
+        over["sites"] = _kit.parse_names(args.sites, "--sites", city_site_names())
     if args.budgets is not None:
-        try:
-            over["budgets"] = tuple(int(b) for b in args.budgets.split(",") if b.strip())
-        except ValueError as exc:
-            raise ValueError(f"`--budgets` must be comma-separated integers (labelled target users); "
-                             f"got {args.budgets!r}.") from exc
+        over["budgets"] = tuple(_kit.parse_numbers(args.budgets, "--budgets", cast=int, low=1,
+                                                   why="labelled target users"))
         if cfg.se_budget not in over["budgets"]:
             over["se_budget"] = over["budgets"][min(1, len(over["budgets"]) - 1)]
     if args.beams is not None:
@@ -288,9 +288,9 @@ def run(args) -> int:
         raise ValueError("`--backend` must be 'numpy' for site-csi (scikit-learn runs on host memory); "
                          f"got {args.backend!r}.")
     cfg = replace(cfg, **over)
-    out = Path(args.out) if args.out is not None else Path("runs") / "site-csi"
+    out = _kit.output_dir(args, "site-csi")
     data_dir, loso_dir = out / "datasets", out / "loso"
-    for d in (out, data_dir, loso_dir):
+    for d in (data_dir, loso_dir):
         d.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
     print(f"site-csi: {len(cfg.sites)} sites x {cfg.n_users} users, {2 * cfg.n1 * cfg.n2} ports, "
@@ -316,11 +316,8 @@ def run(args) -> int:
     cfg_json = json.dumps(asdict(cfg), sort_keys=True)
     points = [{"target": s, "config": cfg_json, "data_dir": str(data_dir.resolve()),
                "loso_dir": str(loso_dir.resolve())} for s in cfg.sites]
-    fingerprint = json.dumps({"scenario": "site-csi", "config": asdict(cfg)}, sort_keys=True, default=str)
-    run_sweep(_loso_task, points, n_trials=1, seed=args.seed, results_path=results_path, resume=args.resume,
-              workers=args.workers, scheduler=args.scheduler,
-              executor="dask" if args.scheduler else "processes",
-              progress=not args.no_progress, desc="leave-one-site-out", fingerprint=fingerprint)
+    _kit.sweep(args, _loso_task, points, n_trials=1, results_path=results_path, desc="leave-one-site-out",
+               fingerprint=_kit.fingerprint(scenario="site-csi", config=asdict(cfg)))
     recs = [load_dataset(loso_dir / f"{s}.h5", LosoRecord, classes=_dataset_classes()) for s in cfg.sites]
 
     # 3. tables, CSVs and figures

@@ -67,7 +67,7 @@ def test_noise_rng_separates_realisation():
 
 
 def test_adapters_recover_targets_at_high_snr():
-    from scenarios._isac_sweep import ADAPTERS
+    from scenarios._isac_adapters import ADAPTERS
 
     cfg = replace(default_config(), snr_db=30.0)
     ds = generate(cfg, rng=4)
