@@ -103,7 +103,7 @@ def main(argv=None) -> int:
         crb = {}
         for name, fn in (("per-dimension CRB (reference code)", crb_plain_per_dimension),
                          ("joint CRB (all parameters)", crb_plain_joint)):
-            v = [fn(d.paths, arr, num, noise_variance=d.noise_variance) for d in data]
+            v = [fn(d.paths, geometry=arr, numerology=num, noise_variance=d.noise_variance) for d in data]
             crb[name] = [np.sqrt(np.mean([getattr(b, f) for b in v])) for f in
                          ("azimuth_rad2", "distance_m2", "velocity_m2ps2")]
         print(f"{'method':40s} {'time/call':>10s} {'AoA [deg]':>11s} {'dist [m]':>10s} {'vel [m/s]':>10s} "

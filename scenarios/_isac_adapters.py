@@ -47,23 +47,23 @@ def plain_deltas(config: IsacConfig) -> tuple[int, int, int]:
 
 
 def _fft(h, config: IsacConfig):
-    est = estimators.ofdm_radar(h, config.numerology(), config.array(), n_targets=config.n_targets,
+    est = estimators.ofdm_radar(h, geometry=config.array(), numerology=config.numerology(), n_targets=config.n_targets,
                                 propagation=config.propagation)
     return est.azimuth_rad, est.distances_m, est.velocities_mps
 
 
 def _esprit3d(h, config: IsacConfig):
     """3-D Unitary ESPRIT with multidimensional smoothing on the averaging-compressed tensor
-    (PLAIN.md §10.2's joint baseline). Block averaging by :func:`plain_deltas` first keeps the
+    (the joint baseline of PLAIN, arXiv:2503.21242). Block averaging by :func:`plain_deltas` first keeps the
     Vandermonde structure while shrinking the tensor that the smoothed subspace is built from."""
-    r = estimators.joint_esprit_estimator(h, config.array(), config.numerology(), compression="averaging",
+    r = estimators.joint_esprit_estimator(h, geometry=config.array(), numerology=config.numerology(), compression="averaging",
                                           deltas=plain_deltas(config), n_objects=config.n_targets)
     f = config.path_factor
     return (r.azimuths_rad, r.delays_s * SPEED_OF_LIGHT / f, r.doppler_hz * SPEED_OF_LIGHT / (f * config.carrier_hz))
 
 
 def _plain(h, config: IsacConfig):
-    r = estimators.plain(h, config.array(), config.numerology(), compression="averaging",
+    r = estimators.plain(h, geometry=config.array(), numerology=config.numerology(), compression="averaging",
                          deltas=plain_deltas(config), fusion="omp", n_objects=config.n_targets)
     f = config.path_factor
     return (r.azimuths_rad, r.delays_s * SPEED_OF_LIGHT / f, r.doppler_hz * SPEED_OF_LIGHT / (f * config.carrier_hz))

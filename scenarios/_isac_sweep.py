@@ -158,7 +158,7 @@ def run(args) -> int:
                   ylabel=labels[key])
     save_figure(fig, out / "rmse")
     fig2, ax2 = ieee_figure()
-    est = estimators.ofdm_radar(ds.channel_estimate, config.numerology(), config.array(),
+    est = estimators.ofdm_radar(ds.channel_estimate, geometry=config.array(), numerology=config.numerology(),
                                 n_targets=config.n_targets, propagation=config.propagation)
     plot_range_doppler(est.range_doppler_map, est.distance_axis_m, est.velocity_axis_mps, ax=ax2,
                        truth=(ds.truth.distances_m, ds.truth.velocities_mps))

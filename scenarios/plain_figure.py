@@ -89,18 +89,18 @@ def _estimate(name: str, h, config, *, compression="averaging", deltas=DELTAS):
     num, arr = config.numerology(), config.array()
     kw = dict(compression=compression, deltas=deltas, n_objects=config.n_targets)
     if name == "plain":
-        return estimators.plain(h, arr, num, **kw)
+        return estimators.plain(h, geometry=arr, numerology=num, **kw)
     if name == "sequential":
-        return estimators.sequential_estimator(h, arr, num, **kw)
+        return estimators.sequential_estimator(h, geometry=arr, numerology=num, **kw)
     if name == "joint":
-        return estimators.joint_esprit_estimator(h, arr, num, **kw)
+        return estimators.joint_esprit_estimator(h, geometry=arr, numerology=num, **kw)
     raise ValueError(f"unknown method {name!r}")
 
 
 def _score(res, truth: np.ndarray, cells: np.ndarray, prefix: str) -> dict:
     """Assigned and sort-by-angle squared errors of one estimate (host scalars)."""
     r = res.to_numpy()
-    est = np.stack([r.azimuths_rad, r.distances_m, r.velocities_mps], axis=1) if r.n_objects else np.zeros((0, 3))
+    est = np.stack([r.azimuths_rad, r.path_lengths_m, r.velocities_mps], axis=1) if r.n_objects else np.zeros((0, 3))
     n_t = truth.shape[0]
     m = match_estimates(est, truth, scale=cells, p=2.0)
     out = {f"{prefix}_n_est": int(est.shape[0])}
@@ -131,7 +131,7 @@ def _trial(point: dict, rngs, *, config, names: tuple[str, ...], backend: str) -
         out.update(_score(res, truth, cells, name))
     num, arr = cfg.numerology(), cfg.array()
     for key, fn in (("crb_dim", crb_plain_per_dimension), ("crb_joint", crb_plain_joint)):
-        b = fn(ds.paths, arr, num, noise_variance=ds.noise_variance)
+        b = fn(ds.paths, geometry=arr, numerology=num, noise_variance=ds.noise_variance)
         for k, v in (("az", b.azimuth_rad2), ("dist", b.distance_m2), ("vel", b.velocity_m2ps2)):
             out[f"{key}_{k}"] = float(np.mean(v))
     return out
