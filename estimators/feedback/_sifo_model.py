@@ -172,7 +172,7 @@ def _regressor(config, rng, n_samples):
 
 def _fit_pca(labels, n_components, rng):
     """PCA of the labels. LAPACK's divide-and-conquer SVD (gesdd) occasionally fails to converge
-    on benign data (about 1 fit in 1000 here); the covariance eigendecomposition is the fallback."""
+    on benign data; the covariance eigendecomposition is the fallback."""
     from numpy.linalg import LinAlgError
     from sklearn.decomposition import PCA
 
