@@ -173,7 +173,9 @@ def test_bad_input(scene, rng):
 
 def test_m_step_gradient_and_ascent(rng):
     """Analytic M-step gradients vs central differences; every Armijo step raises the objective."""
-    from estimators.bayes._bisvbi import _armijo, _Engine, _frame_iv, _MStep, _run_estep
+    from estimators.bayes._bilinear_engine import BilinearEngine as _Engine
+    from estimators.bayes._bilinear_engine import check_frame as _frame_iv, run_estep as _run_estep
+    from estimators.bayes._m_step import MStep as _MStep, armijo_ascent as _armijo
 
     arr = sensing.upa(4, 4, LAM / 2)
     geo = channels.draw_uplink_geometry(bs_array=arr, n_users=2, n_scatterers=2, rng=rng, scatterer_region_m=REGION)

@@ -344,7 +344,7 @@ def test_etype2_bits_worked_example():
 
 def test_etype2_reconstructs_a_channel_in_its_span(rng):
     from estimators import etype2_codebook
-    from estimators.feedback._codebooks import ETYPE2_DIFFERENTIAL_AMPLITUDES, ETYPE2_REFERENCE_AMPLITUDES
+    from estimators.feedback._codebook_tables import ETYPE2_DIFFERENTIAL_AMPLITUDES, ETYPE2_REFERENCE_AMPLITUDES
 
     cb = etype2_codebook(4, 4, param_combination=4, n_subbands=13)
     q1, q2, n1s, n2s = 2, 1, [0, 3, 1, 2], [0, 0, 2, 3]

@@ -17,7 +17,8 @@ import numpy as np
 
 from sensing import HostCopy, Array, asarray_like, check_array, check_float, check_int, get_xp, to_numpy
 
-from ._vbi import IterationInfo, _admission_threshold
+from ._bilinear_engine import check_frame
+from ._variational import IterationInfo, admission_threshold, take
 
 __all__ = ["LocationOMPResult", "location_omp"]
 
@@ -83,11 +84,9 @@ def location_omp(received, *, steering, delay, pilots, pilot_mask, allowed=None,
     ValueError
         No pilot RE, more users than antennas, empty dictionary, NaN input, shape mismatch.
     """
-    from ._bisvbi import _frame_iv
-
     xp = get_xp(received, steering, delay, pilots)
     pts_dummy = np.array([1.0 + 0j, -1.0 + 0j])
-    y, pil, pm, _ = _frame_iv(received, pilots, pilot_mask, pts_dummy, xp)
+    y, pil, pm, _ = check_frame(received, pilots, pilot_mask, pts_dummy, xp)
     m, n, t = (int(v) for v in y.shape)
     k = int(pil.shape[0])
     a = check_array(steering, "steering", ndim=2, kind=("complex floating",), xp=xp)
@@ -120,7 +119,7 @@ def location_omp(received, *, steering, delay, pilots, pilot_mask, allowed=None,
     col_norm = xp.sum(xp.real(d * xp.conj(d)) * xp.permute_dims(e, (1, 0))[:, :, None], axis=1) * \
         xp.sum(xp.real(a * xp.conj(a)), axis=0)[None, :]                       # (K, J)
     yy = float(xp.sum(xp.real(yp * xp.conj(yp))))
-    thr_units = _admission_threshold(int(allowed_h.sum()), 1, pfa)
+    thr_units = admission_threshold(int(allowed_h.sum()), 1, pfa)
     sel: list[tuple[int, int]] = []
     coef = None
     resid = yy
@@ -147,7 +146,7 @@ def location_omp(received, *, steering, delay, pilots, pilot_mask, allowed=None,
         # joint least squares on the selected atoms
         ks = np.array([s[0] for s in sel])
         js = np.array([s[1] for s in sel])
-        a_s = _take(xp, a, js)
+        a_s = take(xp, a, js, axis=1)
         dsel = xp.stack([d[int(kk)][:, int(jj)] for kk, jj in sel], axis=1)    # (N, S)
         ga = xp.conj(a_s.T) @ a_s
         cpair = xp.stack([xp.stack([cc[int(k1), int(k2)] for k2 in ks], axis=1) for k1 in ks], axis=1)  # (N, S, S)
@@ -172,10 +171,6 @@ def location_omp(received, *, steering, delay, pilots, pilot_mask, allowed=None,
     return LocationOMPResult(channels=hk, coefficients=asarray_like(out, xp, dtype=xp.complex128),
                              support=asarray_like(sup, xp), residual=np.asarray(hist),
                              noise_variance=resid / n_obs, n_iter=len(hist), converged=converged)
-
-
-def _take(xp, arr, idx):
-    return xp.take(arr, asarray_like(np.asarray(idx, dtype=np.int64), xp), axis=1)
 
 
 def _user_channel(xp, a_s, dsel, coef, mask):

@@ -15,7 +15,8 @@ evidence :math:`\pi^A`). This module implements Module B for three priors:
 ``"common"``
     A common support :math:`c_i \sim \mathrm{Bernoulli}(\lambda_c)` shared by groups (users)
     :math:`g`, with :math:`p(s_{g,i} = 1\mid c_i = 1) = \lambda_g`, :math:`p(s_{g,i} = 1\mid c_i = 0) = 0`
-    (``docs/BISVBI.md`` §5, §6.2). The factor graph is a tree per atom, so the messages are exact.
+    (the joint-sparsity prior of EM-Turbo-BiSVBI, Liu, Xu, Xu, Caire, arXiv:2502.00811, Sec. III).
+    The factor graph is a tree per atom, so the messages are exact.
 
 Every message is the *extrinsic* probability: :math:`\pi^B_{g,i} = p(s_{g,i} = 1 \mid` all evidence
 except the local :math:`\pi^A_{g,i})`. All computations are in the log domain.
@@ -29,18 +30,12 @@ import numpy as np
 
 from sensing import Array, asarray_like, check_array, check_bool, check_choice, check_float, get_xp, to_numpy
 
+from ._linear_engine import check_linear_inputs, linear_result, run_linear
+from ._variational import check_common_options, check_subspace_options, sigmoid
+
 __all__ = ["support_messages", "common_support_posterior", "turbo_vbi"]
 
 _EPS = 1e-12
-
-
-def _logit(p, xp):
-    p = xp.clip(p, _EPS, 1 - _EPS)
-    return xp.log(p) - xp.log1p(-p)
-
-
-def _sigmoid(z, xp):
-    return 1.0 / (1.0 + xp.exp(-xp.clip(z, -700.0, 700.0)))
 
 
 def _logaddexp(a, b, xp):
@@ -81,7 +76,7 @@ def _markov(pi_a, p01, p10, xp):
         b0[i], b1[i] = n0 - z, n1 - z
     m0 = xp.stack([f0[i] + b0[i] for i in range(n)], axis=-1)
     m1 = xp.stack([f1[i] + b1[i] for i in range(n)], axis=-1)
-    return _sigmoid(m1 - m0, xp)
+    return sigmoid(m1 - m0, xp)
 
 
 def _common(pi_a, lam_c, lam_g, xp):
@@ -96,7 +91,7 @@ def _common(pi_a, lam_c, lam_g, xp):
     tot0 = xp.sum(log_mu0, axis=0, keepdims=True) + math.log1p(-lam_c)
     ext1 = tot1 - log_mu1                                # exclude user g's own message
     ext0 = tot0 - log_mu0
-    p_c_ext = _sigmoid(ext1 - ext0, xp)                  # p(c = 1 | other users)
+    p_c_ext = sigmoid(ext1 - ext0, xp)                  # p(c = 1 | other users)
     return lg * p_c_ext, (tot1 - tot0)[0, ...]
 
 
@@ -165,7 +160,7 @@ def common_support_posterior(pi_a, *, common_probability: float = 0.1, group_pro
     lc = check_float(common_probability, "common_probability", low=0.0, high=1.0, low_inclusive=False)
     lg = np.broadcast_to(np.asarray(group_probability, dtype=float), (p.shape[0],))
     _, logodds = _common(p, lc, asarray_like(lg, xp, dtype=p.dtype), xp)
-    return _sigmoid(logodds, xp)
+    return sigmoid(logodds, xp)
 
 
 def turbo_vbi(y, dictionary, *, support_prior: str = "iid", subspace: bool = True, prior=None,
@@ -190,7 +185,7 @@ def turbo_vbi(y, dictionary, *, support_prior: str = "iid", subspace: bool = Tru
         are coupled by ``support_prior="common"``.
     dictionary : array, shape (n_meas, n_atoms) or (n_groups, n_meas, n_atoms)
     support_prior : {"iid", "markov", "common"}, default="iid"
-        See :mod:`estimators._turbo`. ``"markov"`` runs along the atom index of each group.
+        See :mod:`estimators.bayes._turbo`. ``"markov"`` runs along the atom index of each group.
     subspace : bool, default=True
         SC-VBI Module A (:func:`sc_vbi`); False uses the full-inverse update (:func:`vbi`).
     prior : SparsePrior, optional
@@ -220,17 +215,15 @@ def turbo_vbi(y, dictionary, *, support_prior: str = "iid", subspace: bool = Tru
     with uncertain sensing matrix: a Turbo-VBI approach," *IEEE Trans. Wireless Commun.* 19(5),
     2020.
     """
-    from ._vbi import _common_iv, _finish, _linear_iv, _run_linear, _sc_iv
-
     xp = get_xp(y, dictionary)
-    prior, max_iter, tol = _common_iv(prior, max_iter, tol, callback)
+    prior, max_iter, tol = check_common_options(prior, max_iter, tol, callback)
     check_choice(support_prior, "support_prior", ("iid", "markov", "common"))
     check_choice(method, "method", ("auto", "direct", "woodbury"))
     subspace = bool(check_bool(subspace, "subspace"))
-    kw = _sc_iv(support_probability, adapt_support, max_support, max_admit, false_alarm, prune_threshold,
-                ban_iterations)
+    kw = check_subspace_options(support_probability, adapt_support, max_support, max_admit, false_alarm,
+                                prune_threshold, ban_iterations)
     lam = kw.pop("lam")
-    y3, phi3, grouped, has_snap, in_dtype = _linear_iv(y, dictionary, xp, True)
+    y3, phi3, grouped, has_snap, in_dtype = check_linear_inputs(y, dictionary, xp, True)
     if support_prior == "common":
         lc = check_float(common_probability, "common_probability", low=0.0, high=1.0, low_inclusive=False)
         lg = np.broadcast_to(np.asarray(group_probability, dtype=float), (y3.shape[0],))
@@ -245,8 +238,8 @@ def turbo_vbi(y, dictionary, *, support_prior: str = "iid", subspace: bool = Tru
         return support_messages(pi_a, **msg_kw)
 
     sup = None if support is None else to_numpy(support)
-    raw = _run_linear(y3, phi3, layers=3, subspace=subspace, method="subspace" if subspace else method,
-                      prior=prior, pib_init=lam, module_b=module_b, max_iter=max_iter, tol=tol,
-                      support=sup, callback=callback, xp=xp,
-                      label="turbo-sc-vbi" if subspace else "turbo-vbi", **kw)
-    return _finish(raw, grouped, has_snap, xp, in_dtype)
+    raw = run_linear(y3, phi3, layers=3, subspace=subspace, method="subspace" if subspace else method,
+                     prior=prior, pib_init=lam, module_b=module_b, max_iter=max_iter, tol=tol,
+                     support=sup, callback=callback, xp=xp,
+                     label="turbo-sc-vbi" if subspace else "turbo-vbi", **kw)
+    return linear_result(raw, grouped, has_snap, xp, in_dtype)

@@ -1,7 +1,8 @@
 r"""Tables of the 3GPP NR CSI codebooks (TS 38.214 §5.2.2.2, TS 38.212 §6.3.1/§6.3.2).
 
-Every value is transcribed from the specification (Release 15/16 text as summarised in
-``shared/docs/SIFO_AND_CODEBOOKS.md``, Part B) and checked by ``tests/test_codebooks.py``.
+Every value is transcribed from the specification (Release 15/16 text: TS 38.214 Tables
+5.2.2.2.1-2, -3 and -5, 5.2.2.2.3-1 to -4 and 5.2.2.2.5-1 to -3) and checked by
+``tests/test_codebooks.py``.
 """
 
 from __future__ import annotations
@@ -16,6 +17,9 @@ __all__ = [
     "TYPE2_SUBBAND_AMPLITUDES",
     "TYPE2_K2",
     "TYPE2_BEAM_COUNTS",
+    "ETYPE2_PARAM_COMBINATIONS",
+    "ETYPE2_REFERENCE_AMPLITUDES",
+    "ETYPE2_DIFFERENTIAL_AMPLITUDES",
     "type1_rank2_offsets",
     "type1_mode2_offsets",
     "combinatorial_index",
@@ -46,6 +50,19 @@ TYPE2_K2: dict[int, int] = {2: 4, 3: 4, 4: 6}
 
 # `numberOfBeams` L allowed by the RRC configuration (4 ports allow only L = 2).
 TYPE2_BEAM_COUNTS = (2, 3, 4)
+
+# TS 38.214 Table 5.2.2.2.5-1 (paramCombination-r16): L, p_v for v in {1, 2}, p_v for v in {3, 4}, beta
+ETYPE2_PARAM_COMBINATIONS: dict[int, tuple[int, float, float | None, float]] = {
+    1: (2, 1 / 4, 1 / 8, 1 / 4), 2: (2, 1 / 4, 1 / 8, 1 / 2), 3: (4, 1 / 4, 1 / 8, 1 / 4),
+    4: (4, 1 / 4, 1 / 8, 1 / 2), 5: (4, 1 / 4, 1 / 4, 3 / 4), 6: (4, 1 / 2, 1 / 4, 1 / 2),
+    7: (6, 1 / 4, None, 1 / 2), 8: (6, 1 / 2, None, 3 / 4),
+}
+# TS 38.214 Table 5.2.2.2.5-2: reference amplitude p^(1) = 2^{-(15-k)/4}, k = 1..15 (k = 0 reserved)
+ETYPE2_REFERENCE_AMPLITUDES = np.concatenate([[np.nan], 2.0 ** (-(15 - np.arange(1, 16)) / 4)])
+ETYPE2_REFERENCE_AMPLITUDES.setflags(write=False)
+# TS 38.214 Table 5.2.2.2.5-3: differential amplitude p^(2) = 2^{-(7-k)/2}, k = 0..7
+ETYPE2_DIFFERENTIAL_AMPLITUDES = 2.0 ** (-(7 - np.arange(8)) / 2)
+ETYPE2_DIFFERENTIAL_AMPLITUDES.setflags(write=False)
 
 
 def type1_rank2_offsets(n1: int, n2: int, o1: int, o2: int) -> tuple[tuple[int, int], ...]:
