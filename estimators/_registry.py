@@ -51,6 +51,8 @@ class Entry:
         The result field holding the estimate (compared across namespaces and precisions).
     keeps_precision : bool
         Whether single-precision input gives single-precision results (else float64 results).
+    float64_fields : tuple of str
+        Host diagnostic traces kept in float64 whatever the input precision (e.g. the ELBO).
     """
 
     function: Callable
@@ -58,6 +60,7 @@ class Entry:
     family: str
     output: str = "estimates"
     keeps_precision: bool = True
+    float64_fields: tuple = ()
 
 
 def _noise(rng, shape, scale):
@@ -193,10 +196,10 @@ REGISTRY: dict[str, Entry] = {
     "sequential_estimator": Entry(sequential_estimator, _ex_plain, "tensor", "azimuths_rad", keeps_precision=False),
     "joint_esprit_estimator": Entry(joint_esprit_estimator, _ex_plain, "tensor", "azimuths_rad", keeps_precision=False),
     "ofdm_radar": Entry(ofdm_radar, _ex_radar, "tensor", "delays_s", keeps_precision=False),
-    "sbl": Entry(sbl, _ex_sparse, "bayes", "coefficients", keeps_precision=False),
-    "vbi": Entry(vbi, _ex_sparse, "bayes", "coefficients", keeps_precision=False),
-    "sc_vbi": Entry(sc_vbi, _ex_sc_vbi, "bayes", "coefficients", keeps_precision=False),
-    "turbo_vbi": Entry(turbo_vbi, _ex_sparse, "bayes", "coefficients", keeps_precision=False),
+    "sbl": Entry(sbl, _ex_sparse, "bayes", "coefficients", float64_fields=("elbo",)),
+    "vbi": Entry(vbi, _ex_sparse, "bayes", "coefficients", float64_fields=("elbo",)),
+    "sc_vbi": Entry(sc_vbi, _ex_sc_vbi, "bayes", "coefficients", float64_fields=("elbo",)),
+    "turbo_vbi": Entry(turbo_vbi, _ex_sparse, "bayes", "coefficients", float64_fields=("elbo",)),
     "type1_pmi_search": Entry(_type1_pmi, _ex_type1, "feedback", "metric"),
     "type2_pmi_search": Entry(_type2_pmi, _ex_type2, "feedback", "metric"),
     "etype2_pmi_search": Entry(_etype2_pmi, _ex_etype2, "feedback", "metric"),

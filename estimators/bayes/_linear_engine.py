@@ -17,7 +17,7 @@ from typing import Callable
 
 import numpy as np
 
-from sensing import HostCopy, Array, asarray_like, check_array, to_numpy
+from sensing import Array, HostCopy, asarray_like, check_array, is_cupy_namespace, is_numpy_namespace, to_numpy
 
 from ._variational import (
     LOG_PI,
@@ -93,6 +93,9 @@ def _scatter(xp, base, idx, vals):
 
 
 def check_linear_inputs(y, dictionary, xp, allow_groups: bool):
+    if not (is_numpy_namespace(xp) or is_cupy_namespace(xp)):
+        raise TypeError(f"`y` and `dictionary` must be NumPy or CuPy arrays (the support updates use integer-array "
+                        f"assignment, which the array API does not define); got namespace {xp.__name__}.")
     yy = check_array(y, "y", ndim=(1, 2, 3) if allow_groups else (1, 2),
                      kind=("real floating", "complex floating"), xp=xp)
     phi = check_array(dictionary, "dictionary", ndim=(2, 3) if allow_groups else 2,
@@ -370,6 +373,8 @@ def linear_result(raw, grouped, has_snap, xp, in_dtype) -> VBIResult:
     if not grouped:
         coef = coef[0]
         vals = {k: v[0] for k, v in vals.items()}
+    rdt = xp.float32 if odt == xp.complex64 else xp.float64          # real outputs follow the input precision
+    vals = {k: v if k == "support" else xp.astype(v, rdt) for k, v in vals.items()}
     return VBIResult(coefficients=coef, noise_variance=float(raw["noise_variance"]), elbo=raw["elbo"],
                      n_iter=raw["n_iter"], converged=raw["converged"], method=raw["method"],
                      support_sizes=raw["support_sizes"], **vals)

@@ -345,7 +345,7 @@ def joint_esprit_estimator(tensor: Array, *, geometry: ArrayGeometry, numerology
     t0 = time.perf_counter()
     k = None if selection == "aic" else int(n_objects)
     if y.shape[0] == 1:
-        est = esprit_nd(y[0], n_sources=k, subarray_shape=sub)
+        est = esprit_nd(y[0, ...], n_sources=k, subarray_shape=sub)
     else:
         est = esprit_nd(xp.moveaxis(y, 0, -1), n_sources=k, subarray_shape=sub, snapshots=True)
     om = to_numpy(est.estimates).reshape(-1, 3)
