@@ -30,7 +30,7 @@ from sensing import Numerology, steering_vector, ula, upa
 
 from .bayes import sbl, sc_vbi, turbo_vbi, vbi
 from .feedback import etype2_codebook, type1_codebook, type2_codebook
-from .subspace import beamscan, capon, esprit, esprit_nd, music, music_2d, music_nd, omp, root_music, unitary_esprit
+from .subspace import beamscan, capon, esprit, esprit_nd, min_norm, music, music_2d, music_nd, omp, root_music, unitary_esprit
 from .tensor import joint_esprit_estimator, ofdm_radar, plain, sequential_estimator
 
 __all__ = ["ESTIMATORS", "EXAMPLES", "REGISTRY", "Entry"]
@@ -102,6 +102,11 @@ def _ex_music_nd(rng):
 def _ex_line(rng):
     g, x = _ula_snapshots(rng)
     return (x,), dict(n_sources=2, geometry=g, wavelength_m=1.0)
+
+
+def _ex_root_min_norm(rng):
+    args, kwargs = _ex_line(rng)
+    return args, dict(kwargs, method="root")
 
 
 def _ex_esprit_nd(rng):
@@ -186,6 +191,8 @@ REGISTRY: dict[str, Entry] = {
     "music_2d": Entry(music_2d, _ex_music_2d, "subspace"),
     "music_nd": Entry(music_nd, _ex_music_nd, "subspace"),
     "root_music": Entry(root_music, _ex_line, "subspace"),
+    "min_norm": Entry(min_norm, _ex_music, "subspace"),
+    "root_min_norm": Entry(min_norm, _ex_root_min_norm, "subspace"),
     "esprit": Entry(esprit, _ex_line, "subspace"),
     "unitary_esprit": Entry(unitary_esprit, _ex_line, "subspace"),
     "esprit_nd": Entry(esprit_nd, _ex_esprit_nd, "subspace"),

@@ -5,7 +5,7 @@ tensor for the ``_nd`` variants); leading axes are independent problems. The fam
 
 * covariance, forward-backward averaging and (multidimensional) spatial smoothing;
 * model order: :func:`aic`, :func:`mdl`;
-* MUSIC (1-D, 2-D, N-D), root-MUSIC, ESPRIT (LS/TLS, Unitary, R-D), OMP, beamscan and Capon;
+* MUSIC (1-D, 2-D, N-D), root-MUSIC, Min-Norm (spectral and root), ESPRIT (LS/TLS, Unitary, R-D), OMP, beamscan and Capon;
 * the result types and the maps between normalised frequencies and physical parameters.
 
 The grid-search engine the estimators share (grids, peak finding, the signal subspace, Newton
@@ -19,6 +19,7 @@ from ._covariance import (
     spatial_smoothing,
 )
 from ._esprit import esprit, esprit_nd, unitary_esprit
+from ._min_norm import min_norm
 from ._music import music, music_2d, music_nd
 from ._omp import omp
 from ._order import aic, mdl
@@ -42,6 +43,6 @@ __all__ = [
     "azimuth_from_frequency", "delay_from_frequency", "doppler_from_frequency",
     "frequency_from_delay", "frequency_from_doppler",
     "forward_backward", "multidimensional_smoothing", "sample_covariance", "spatial_smoothing",
-    "aic", "mdl", "music", "music_2d", "music_nd", "root_music", "polynomial_roots",
+    "aic", "mdl", "min_norm", "music", "music_2d", "music_nd", "root_music", "polynomial_roots",
     "esprit", "esprit_nd", "unitary_esprit", "omp", "beamscan", "capon",
 ]

@@ -505,13 +505,13 @@ class LineGrid:
     def initial(self, idx):
         return take_grid(self.search, idx, self.xp)[..., None]
 
-    def refine(self, theta, u, sign):
+    def refine(self, theta, u, sign, *, tol: float = 1e-9):
         if self.search.shape[0] < 2:
             return theta
         xp = self.xp
         return newton_refine(theta, self.model, u, xp, sign=sign, step=[grid_step(self.search, xp)],
                              lower=[float(xp.min(self.search))], upper=[float(xp.max(self.search))],
-                             diag_sums=self._sums[1] if self._sums[0] is u else None)
+                             tol=tol, diag_sums=self._sums[1] if self._sums[0] is u else None)
 
     def atoms(self, theta):
         """Steering vectors (B, M, K) of the parameters theta (B, K, 1)."""
