@@ -84,7 +84,7 @@ def _localisation(est, geo: UplinkGeometry, gate_m=5.0):
 
 def _em_kwargs(method, config, ds, xp):
     kw = dict(pilots=asarray_like(ds.symbols, xp), pilot_mask=ds.pilot_mask,
-              constellation=constellation(config.modulation, config.order), bs_array=config.bs_array,
+              constellation=constellation(config.modulation, config.order), geometry=config.bs_array,
               wavelength_m=config.wavelength_m, frequencies_hz=config.numerology.subcarrier_frequencies_hz,
               nominal_user_positions_m=ds.geometry.nominal_user_positions_m, region_m=config.scatterer_region_m,
               grid_spacing_m=config.grid_spacing_m, max_outer=config.max_outer,

@@ -165,7 +165,7 @@ def test_bad_input(scene, rng):
     with pytest.raises(ValueError, match="pilot_mask"):
         bisvbi(y, pilot_mask=pm[:, :2], **kw)
     with pytest.raises(ValueError, match="empty"):
-        em_turbo_bisvbi(y, pilots=x, pilot_mask=pm, constellation=pts, bs_array=geo.bs_array, wavelength_m=LAM,
+        em_turbo_bisvbi(y, pilots=x, pilot_mask=pm, constellation=pts, geometry=geo.bs_array, wavelength_m=LAM,
                         frequencies_hz=num.subcarrier_frequencies_hz,
                         nominal_user_positions_m=geo.nominal_user_positions_m, init="grid",
                         grid_m=geo.nominal_user_positions_m, region_m=REGION)
@@ -218,7 +218,7 @@ def test_em_turbo_learns_offsets_and_positions(rng):
                                         min_shared=2, max_time_offset_s=6e-9, position_error_std_m=0.5)
     num = sensing.Numerology(FC, 1.92e6, 32, 4)
     h, x, lab, pm, pts, y = _frame(rng, geo, num, 15.0, order=4)
-    kw = dict(pilots=x, pilot_mask=pm, constellation=pts, bs_array=arr, wavelength_m=LAM,
+    kw = dict(pilots=x, pilot_mask=pm, constellation=pts, geometry=arr, wavelength_m=LAM,
               frequencies_hz=num.subcarrier_frequencies_hz, nominal_user_positions_m=geo.nominal_user_positions_m,
               region_m=REGION, max_outer=8)
     r = em_turbo_bisvbi(y, **kw)

@@ -169,7 +169,7 @@ def _merge_duplicates(eng, grid, dist):
 # EM-Turbo-BiSVBI
 # ---------------------------------------------------------------------------------------------
 
-def em_turbo_bisvbi(received, *, pilots, pilot_mask, constellation, bs_array: ArrayGeometry, wavelength_m: float,
+def em_turbo_bisvbi(received, *, pilots, pilot_mask, constellation, geometry: ArrayGeometry, wavelength_m: float,
                     frequencies_hz, nominal_user_positions_m, region_m, bs_position_m=(0.0, 0.0, 0.0),
                     init: str = "music", grid_m=None, grid_spacing_m: float = 2.0,
                     range_spacing_m: float | None = None, n_directions: int | None = None, max_directions: int = 8,
@@ -201,7 +201,7 @@ def em_turbo_bisvbi(received, *, pilots, pilot_mask, constellation, bs_array: Ar
     pilot_mask : bool array, shape (n_subcarriers, n_symbols)
     constellation : array, shape (n_points,), complex
         Data alphabet.
-    bs_array : ArrayGeometry
+    geometry : ArrayGeometry
         BS array (element positions relative to ``bs_position_m``, boresight +x).
     wavelength_m : float
         Carrier wavelength [m].
@@ -283,10 +283,11 @@ def em_turbo_bisvbi(received, *, pilots, pilot_mask, constellation, bs_array: Ar
     y, pil, pm, pts = check_frame(received, pilots, pilot_mask, constellation, xp)
     m, n, t = (int(v) for v in y.shape)
     k = int(pil.shape[0])
-    if not isinstance(bs_array, ArrayGeometry):
-        raise TypeError(f"`bs_array` must be an ArrayGeometry; got {type(bs_array).__name__}.")
-    if bs_array.n_elements != m:
-        raise ValueError(f"`bs_array` has {bs_array.n_elements} elements but `received` has {m} antennas.")
+    if not isinstance(geometry, ArrayGeometry):
+        raise TypeError(f"`geometry` must be a sensing.ArrayGeometry; got {type(geometry).__name__}.")
+    if geometry.n_elements != m:
+        raise ValueError(f"`geometry` has {geometry.n_elements} elements but `received` has {m} antennas.")
+    bs_array = geometry
     lam = check_float(wavelength_m, "wavelength_m", low=0.0, low_inclusive=False)
     freqs = np.asarray(to_numpy(check_array(frequencies_hz, "frequencies_hz", shape=(n,),
                                             kind=("real floating", "integral"))), dtype=float)
