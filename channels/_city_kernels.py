@@ -6,6 +6,8 @@ The readable twin of every kernel lives in :mod:`channels._city_reference`; the 
 
 from __future__ import annotations
 
+import sensing._numba_cache  # noqa: F401  (numba's cache folder: set before any @njit below)
+
 import numba as nb
 
 

@@ -10,6 +10,8 @@ of the shared factors.
 
 from __future__ import annotations
 
+import sensing._numba_cache  # noqa: F401  (numba's cache folder: set before any @njit below)
+
 import numba as nb
 import numpy as np
 

@@ -5,6 +5,8 @@ measurement given a channel, metrics, dataset I/O, the sweep runner and plotting
 other package of this repository.
 """
 
+from . import _numba_cache  # noqa: F401  (first: numba's cache folder, before any kernel module)
+
 from ._backend import (
     Array,
     HostCopy,
@@ -52,7 +54,9 @@ from ._ofdm import (
 )
 from ._measurement import Measurement, complex_noise, ls_channel_estimate, measure, noise_variance_for_snr
 
-__version__ = "0.1.0"
+from . import _version
+
+__version__ = _version.__version__  # the one version source: sensing/_version.py
 
 __all__ = [
     "Array", "HostCopy", "asarray_like", "cupy_available", "get_xp", "host_copy", "is_cupy_array", "is_cupy_namespace",

@@ -25,6 +25,8 @@ libraries).
 
 from __future__ import annotations
 
+import sensing._numba_cache  # noqa: F401  (numba's cache folder: set before any @njit below)
+
 import math
 
 import numba as nb

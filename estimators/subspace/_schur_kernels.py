@@ -49,6 +49,8 @@ Signal Process., 46(1):161-169, 1998.
 
 from __future__ import annotations
 
+import sensing._numba_cache  # noqa: F401  (numba's cache folder: set before any @njit below)
+
 import cmath
 import math
 

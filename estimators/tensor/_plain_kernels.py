@@ -14,6 +14,8 @@ r"""numba kernels for PLAIN on NumPy input, each with a NumPy twin in ``_plain``
 
 from __future__ import annotations
 
+import sensing._numba_cache  # noqa: F401  (numba's cache folder: set before any @njit below)
+
 import cmath
 import math
 
