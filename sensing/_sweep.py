@@ -32,7 +32,9 @@ import json
 import math
 import numbers
 import os
+import sys
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -49,6 +51,8 @@ SWEEP_FORMAT_VERSION = 1
 _RESERVED = ("point_index", "trial")
 _EXECUTORS = ("serial", "processes", "dask")
 _REDUCTIONS = ("mean", "rmse", "median", "std", "sum", "min", "max", "count")
+COMPILE_NOTICE = "compiling kernels (first run only) ..."
+_compile_notice_shown = False  # the notice is printed at most once per process
 
 
 # --------------------------------------------------------------------------------------------
@@ -427,9 +431,9 @@ def _make_record(point: dict, point_index: int, trial: int, out: Any) -> dict:
 
 
 class _Sink:
-    """Appends records to the results file, one fsync'ed line each, and ticks the bar."""
+    """Appends records to the results file, one fsync'ed line each, and ticks the bar (if any)."""
 
-    def __init__(self, path: Path, points: list[dict], bar):
+    def __init__(self, path: Path, points: list[dict], bar=None):
         self.fh = open(path, "a", encoding="utf-8")
         self.points = points
         self.bar = bar
@@ -441,10 +445,42 @@ class _Sink:
         self.fh.flush()
         os.fsync(self.fh.fileno())
         self.new.append(rec)
-        self.bar.update(1)
+        if self.bar is not None:
+            self.bar.update(1)
 
     def close(self) -> None:
         self.fh.close()
+
+
+def _compile_notice():
+    """Context in which numba's first real compilation (not a cache load) in this process prints
+    :data:`COMPILE_NOTICE` once on stderr. A no-op once the notice was shown or without numba."""
+    if _compile_notice_shown:
+        return nullcontext()
+    try:
+        from numba.core import event
+    except ImportError:  # pragma: no cover - numba is a dependency
+        return nullcontext()
+
+    class _Notice(event.Listener):
+        def on_start(self, ev):
+            global _compile_notice_shown
+            if not _compile_notice_shown:
+                _compile_notice_shown = True
+                print(COMPILE_NOTICE, file=sys.stderr, flush=True)
+
+        def on_end(self, ev):
+            pass
+
+    return event.install_listener("numba:compile", _Notice())
+
+
+def _run_first(task: Callable, point: dict, point_index: int, trial: int, seed: int, notice: bool):
+    """:func:`_run_one` for the warm-up trial, with the compile notice if ``notice``; also returns
+    whether the notice has been shown in the process that ran it (a worker's is its own)."""
+    with _compile_notice() if notice else nullcontext():
+        res = _run_one(task, point, point_index, trial, seed)
+    return res, _compile_notice_shown
 
 
 def _run_serial(task, jobs, points, seed, sink):
@@ -464,7 +500,8 @@ def _drain(done_futures, sink):
             continue
 
 
-def _run_processes(task, jobs, points, seed, sink, workers):
+def _run_processes(task, jobs, points, seed, sink, workers, notice, start_bar):
+    global _compile_notice_shown
     import multiprocessing
     from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 
@@ -473,6 +510,17 @@ def _run_processes(task, jobs, points, seed, sink, workers):
     job_iter = iter(jobs)
     window = 4 * workers  # bounded submission keeps memory flat for long sweeps
     try:
+        # warm-up: the first trial alone in one worker (the pool starts workers on demand), which
+        # compiles the numba kernels into the disk cache; the other workers then load them
+        p, t = next(job_iter)
+        first = ex.submit(_run_first, task, points[p], p, t, seed, notice)
+        pending.add(first)
+        wait(pending)
+        pending.clear()
+        res, shown = first.result()
+        _compile_notice_shown = _compile_notice_shown or shown
+        sink.add(*res)
+        start_bar()
         for p, t in itertools.islice(job_iter, window):
             pending.add(ex.submit(_run_one, task, points[p], p, t, seed))
         while pending:
@@ -582,7 +630,10 @@ def run_sweep(task: Callable[[dict, TrialRngs], Mapping[str, Any]], points: Sequ
         ``Client`` (left open), or None/``"local"`` to start a LocalCluster of ``workers``
         single-threaded processes that is closed afterwards.
     progress : bool, default=True
-        Show a tqdm bar over (point, trial) pairs, starting at the number already done.
+        Show a tqdm bar over (point, trial) pairs, starting at the number already done. If the
+        first trial of this call compiles numba kernels (a cold cache: the first run after an
+        install or an upgrade), ``compiling kernels (first run only) ...`` is printed once per
+        process on stderr first. Nothing is printed with ``progress=False``.
     desc : str, optional
         Bar label.
     fingerprint : str, optional
@@ -613,6 +664,11 @@ def run_sweep(task: Callable[[dict, TrialRngs], Mapping[str, Any]], points: Sequ
     All executors give identical records for the same seed: the streams depend only on
     ``(seed, trial, point_index)``. Trials run trial-major (every point of trial 0, then of
     trial 1, ...), so an interrupted sweep has even coverage across the grid.
+
+    With ``"serial"`` and ``"processes"`` the first pending (point, trial) runs in this process
+    before the bar starts and before any worker: its one-off compilation of the numba kernels
+    then neither inflates the bar's rate and ETA nor runs once per worker (the workers load the
+    kernels from numba's disk cache). Its record is the file's first new line, as before.
     """
     if not callable(task):
         raise TypeError(f"`task` must be a callable task(point, rngs) -> dict; got {type(task).__name__}.")
@@ -699,19 +755,40 @@ def run_sweep(task: Callable[[dict, TrialRngs], Mapping[str, Any]], points: Sequ
 
     from tqdm.auto import tqdm
 
-    bar = tqdm(total=n_trials * len(pts), initial=len(done), desc=desc or "sweep", unit="trial",
-               disable=not progress, dynamic_ncols=True)
-    sink = _Sink(path, pts, bar)
+    sink = _Sink(path, pts)
+    bar = None
+
+    def start_bar():
+        # The bar starts at the trials already on disk; trials recorded before it (the warm-up)
+        # are added without entering its rate, so a one-off compilation does not inflate the ETA.
+        nonlocal bar
+        bar = tqdm(total=n_trials * len(pts), initial=len(done), desc=desc or "sweep", unit="trial",
+                   disable=not progress, dynamic_ncols=True)
+        if sink.new:
+            bar.n += len(sink.new)
+            if not bar.disable:
+                bar.initial = bar.last_print_n = bar.n
+                bar.refresh()
+        sink.bar = bar
+
+    notice = bool(progress) and not _compile_notice_shown
+    in_process = executor == "serial" or (executor == "processes" and workers == 1)
     try:
-        if jobs:
-            if executor == "serial" or (executor == "processes" and workers == 1):
-                _run_serial(task, jobs, pts, seed, sink)
-            elif executor == "processes":
-                _run_processes(task, jobs, pts, seed, sink, workers)
-            else:
+        if not jobs or executor == "dask":
+            start_bar()
+            if jobs:
                 _run_dask(task, jobs, pts, seed, sink, workers, scheduler, cluster_kwargs)
+        elif in_process:
+            # warm-up: the first trial compiles the numba kernels here, before the bar starts
+            p0, t0 = jobs[0]
+            sink.add(*_run_first(task, pts[p0], p0, t0, seed, notice)[0])
+            start_bar()
+            _run_serial(task, jobs[1:], pts, seed, sink)
+        else:
+            _run_processes(task, jobs, pts, seed, sink, workers, notice, start_bar)
     finally:
         sink.close()
-        bar.close()
+        if bar is not None:
+            bar.close()
     records = _sorted_unique(existing + sink.new)
     return SweepResult(records, path, len(sink.new), len(existing), tuple(pts), seed, n_trials, fingerprint)

@@ -335,3 +335,99 @@ def test_dask_process_cluster(tmp_path):
     res = run_sweep(pid_task, POINTS, n_trials=1, seed=0, results_path=tmp_path / "r.jsonl",
                     executor="dask", scheduler="local", workers=1, progress=False)
     assert len(res.records) == 3 and os.getpid() not in set(res.column("pid").tolist())
+
+
+# --- first run: the numba compilation is announced once and kept out of the bar's rate ---
+def compiling_task(point, rngs):
+    """Compiles a fresh numba function on every call (a cold kernel cache, every time)."""
+    import numba
+
+    twice = numba.njit(lambda x: 2.0 * x)
+    return {"value": float(twice(rngs.noise.random())), "pid": os.getpid()}
+
+
+def sleeping_task(point, rngs):
+    """The first trial of a sweep is slow (like a compilation), the others fast."""
+    import time
+
+    time.sleep(1.0 if (rngs.trial, rngs.point_index) == (0, 0) else 0.01)
+    return {"value": float(rngs.noise.random())}
+
+
+@pytest.fixture
+def fresh_notice(monkeypatch):
+    import sensing._sweep as sweep
+
+    monkeypatch.setattr(sweep, "_compile_notice_shown", False)
+    return sweep
+
+
+def test_compile_notice_once_before_the_bar(tmp_path, capsys, fresh_notice):
+    res = run_sweep(compiling_task, POINTS, n_trials=2, seed=0, results_path=tmp_path / "r.jsonl",
+                    executor="serial", progress=True, desc="toy")
+    err = capsys.readouterr().err
+    assert err.count(fresh_notice.COMPILE_NOTICE) == 1
+    assert err.index(fresh_notice.COMPILE_NOTICE) < err.index("toy")  # said before the bar starts
+    assert "6/6" in err and len(res.records) == 6
+    # once per process: a second sweep that compiles again says nothing
+    run_sweep(compiling_task, POINTS, n_trials=1, seed=0, results_path=tmp_path / "s.jsonl",
+              executor="serial", progress=True)
+    assert fresh_notice.COMPILE_NOTICE not in capsys.readouterr().err
+
+
+def test_no_compile_notice_without_progress_or_without_compilation(tmp_path, capsys, fresh_notice):
+    run_sweep(compiling_task, POINTS, n_trials=1, seed=0, results_path=tmp_path / "r.jsonl",
+              executor="serial", progress=False)
+    assert capsys.readouterr().err == ""
+    run_sweep(estimate_task, POINTS, n_trials=1, seed=0, results_path=tmp_path / "s.jsonl",
+              executor="serial", progress=True)  # nothing compiles: a warm cache
+    assert fresh_notice.COMPILE_NOTICE not in capsys.readouterr().err
+    assert fresh_notice._compile_notice_shown is False
+
+
+def test_compile_notice_from_the_warm_up_worker(tmp_path, capfd, fresh_notice):
+    res = run_sweep(compiling_task, POINTS, n_trials=2, seed=0, results_path=tmp_path / "r.jsonl",
+                    executor="processes", workers=2, progress=True)
+    err = capfd.readouterr().err
+    assert err.count(fresh_notice.COMPILE_NOTICE) == 1  # the first trial ran alone, in one worker
+    assert os.getpid() not in set(res.column("pid").tolist())
+    assert fresh_notice._compile_notice_shown is True
+
+
+@pytest.mark.parametrize("executor, workers", [("serial", 1), ("processes", 1), ("processes", 2)])
+def test_warm_up_keeps_records_order_and_resume(tmp_path, executor, workers):
+    """The warm-up trial is the first pending (point, trial): the same records and file lines."""
+    ref = run_sweep(stream_task, POINTS, n_trials=2, seed=5, results_path=tmp_path / "ref.jsonl",
+                    executor="serial", progress=False)
+    path = tmp_path / "r.jsonl"
+    run_sweep(stream_task, POINTS, n_trials=1, seed=5, results_path=path, executor=executor,
+              workers=workers, progress=False)
+    res = run_sweep(stream_task, POINTS, n_trials=2, seed=5, results_path=path, resume=True,
+                    executor=executor, workers=workers, progress=False)
+    assert res.records == ref.records and res.n_new == 3 and res.n_resumed == 3
+    lines = [json.loads(s) for s in path.read_text().splitlines()[1:]]
+    assert [(r["point_index"], r["trial"]) for r in lines[:4]] == [(0, 0), (1, 0), (2, 0), (0, 1)]
+
+
+def test_warm_up_trial_stays_out_of_the_bar_rate(tmp_path, monkeypatch):
+    """A slow first trial (a compilation) does not enter the bar's rate, hence not its ETA."""
+    import tqdm.auto
+
+    bars = []
+
+    class Spy(tqdm.auto.tqdm):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            bars.append(self)
+
+        def close(self):
+            self.final = dict(self.format_dict)
+            super().close()
+
+    monkeypatch.setattr(tqdm.auto, "tqdm", Spy)
+    run_sweep(sleeping_task, POINTS, n_trials=4, seed=0, results_path=tmp_path / "r.jsonl",
+              executor="serial", progress=True)
+    (bar,) = bars
+    d = bar.final
+    assert d["n"] == 12 and d["initial"] == 1  # 11 timed trials; the warm-up is not among them
+    assert d["elapsed"] < 0.9  # the bar started after the slow first trial
