@@ -8,9 +8,16 @@ same dataclass. Nothing is ever pickled, and only classes from this repository's
 imported when loading. The layout is documented in ``docs/datasets.md``:
 
 * the root group holds the dataset's fields; nested dataclasses and dicts become sub-groups;
-* arrays become HDF5 datasets (complex arrays as the compound type ``{r, i}`` that h5py writes
-  and MATLAB's ``h5read`` returns as a struct with fields ``r`` and ``i``; bool arrays as
-  ``uint8`` 0/1);
+* arrays become HDF5 datasets: complex values (arrays, scalars and attributes alike) as the
+  compound type ``{real, imag}`` of two IEEE floats, which Octave's ``load -hdf5`` reads as
+  complex numbers and MATLAB's ``h5read`` returns as a struct with fields ``real`` and ``imag``
+  (h5py's own default ``{r, i}`` reads as all zeros in Octave, silently, so it is not used; files
+  written with it by format version 1 still load); bool arrays as ``uint8`` 0/1;
+* a dataset whose name ends in a unit suffix (``_s``, ``_hz``, ``_m``, ``_m2``, ``_rad``,
+  ``_deg``, ``_mps``, ``_db``, ``_dbm``) carries the attribute ``units`` (``"s"``, ``"Hz"``, ...,
+  see :data:`UNIT_SUFFIXES`); a dataclass field may declare its axes with
+  ``field(metadata={"dims": ("antenna", "subcarrier", "symbol")})``, written as the string-array
+  attribute ``dimension_labels`` in C (row-major, h5py/NumPy) order, slowest axis first;
 * scalars, strings and small tuples/lists become attributes of their group;
 * every group has the attribute ``_fields``: a JSON object mapping each field name to its kind
   (``"array"``, ``"float"``, ``"tuple:int"``, ``"dataclass"``, ...), in field order, so that
@@ -38,10 +45,24 @@ import numpy as np
 from ._backend import to_numpy
 from ._files import atomic_write
 
-__all__ = ["save_dataset", "load_dataset", "dataset_info", "FORMAT_NAME", "FORMAT_VERSION"]
+__all__ = ["save_dataset", "load_dataset", "dataset_info", "FORMAT_NAME", "FORMAT_VERSION",
+           "COMPLEX_MEMBERS", "UNIT_SUFFIXES"]
 
 FORMAT_NAME = "subspace-sensing-dataset"
-FORMAT_VERSION = 1
+#: 1: complex values as h5py's compound ``{r, i}``; 2: as ``{real, imag}`` plus ``units`` and
+#: ``dimension_labels`` attributes. Both are read.
+FORMAT_VERSION = 2
+
+#: Member names of the compound type complex values are written with (Octave's ``load -hdf5``
+#: recognises exactly these; MATLAB's ``h5read`` gives a struct with these fields).
+COMPLEX_MEMBERS = ("real", "imag")
+# compound member names read back as complex: the current ones and format 1's (h5py default)
+_COMPLEX_MEMBER_SETS = (COMPLEX_MEMBERS, ("r", "i"))
+
+#: Field-name suffix -> the ``units`` attribute written on datasets of that name (longest
+#: suffix first where one ends another; names without a known suffix get no ``units``).
+UNIT_SUFFIXES = {"_mps": "m/s", "_dbm": "dBm", "_db": "dB", "_hz": "Hz", "_rad": "rad",
+                 "_deg": "degree", "_m2": "m2", "_m": "m", "_s": "s"}
 
 #: Packages whose classes :func:`load_dataset` may import from a file's ``class`` attribute.
 ALLOWED_PACKAGES = ("sensing", "channels", "estimators", "scenarios")
@@ -90,7 +111,7 @@ def _is_array(v: Any) -> bool:
         return True
     if isinstance(v, np.generic):
         return False
-    # CuPy (whose ndarray has no __array_namespace__ as of CuPy 14: found on an H200) and other
+    # CuPy (whose ndarray has no __array_namespace__ as of CuPy 14) and other
     # array-API arrays (array-api-strict, ...), as array-api-compat recognises them
     return aac.is_array_api_obj(v) and hasattr(v, "shape") and hasattr(v, "dtype")
 
@@ -108,6 +129,43 @@ def _scalar_kind(v: Any) -> str | None:
     if isinstance(v, str):
         return "str"
     return None
+
+
+def _units_for(name: str) -> str | None:
+    """The unit a field name states by its suffix (``delays_s`` -> ``"s"``), or None."""
+    for suffix, unit in UNIT_SUFFIXES.items():
+        if name.endswith(suffix) and len(name) > len(suffix):
+            return unit
+    return None
+
+
+def _complex_to_stored(value: Any) -> Any:
+    """A complex scalar/array -> a structured array ``{real, imag}``; anything else unchanged."""
+    if isinstance(value, complex) or (isinstance(value, (np.ndarray, np.generic))
+                                      and value.dtype.kind == "c"):
+        arr = np.asarray(value)
+        part = arr.real.dtype
+        out = np.empty(arr.shape, dtype=np.dtype([(COMPLEX_MEMBERS[0], part), (COMPLEX_MEMBERS[1], part)]))
+        out[COMPLEX_MEMBERS[0]] = arr.real
+        out[COMPLEX_MEMBERS[1]] = arr.imag
+        return out
+    return value
+
+
+def _stored_to_complex(value: Any) -> Any:
+    """A structured value with members ``{real, imag}`` or ``{r, i}`` of one float type -> complex."""
+    dt = getattr(value, "dtype", None)
+    names = getattr(dt, "names", None)
+    if names is None or tuple(names) not in _COMPLEX_MEMBER_SETS:
+        return value
+    re_t, im_t = dt.fields[names[0]][0], dt.fields[names[1]][0]
+    if re_t != im_t or re_t.kind != "f":
+        return value
+    arr = np.asarray(value)
+    out = np.empty(arr.shape, dtype=np.result_type(re_t, np.complex64))
+    out.real = arr[names[0]]
+    out.imag = arr[names[1]]
+    return out
 
 
 def _flatten(seq, out: list, container: type) -> bool:
@@ -180,7 +238,7 @@ class _Writer:
         if self.compression is not None and arr.ndim > 0 and arr.nbytes >= self.min_bytes:
             kw.update(compression=self.compression, compression_opts=self.level)
         try:
-            return group.create_dataset(name, data=arr, **kw)
+            return group.create_dataset(name, data=_complex_to_stored(arr), **kw)
         except (TypeError, ValueError) as exc:
             raise TypeError(f"`{where}` cannot be stored in HDF5 (dtype {arr.dtype}): {exc}") from exc
 
@@ -193,11 +251,28 @@ class _Writer:
 
                 group.create_dataset(name, data=value, dtype=h5py.string_dtype(), track_times=False)
             else:
-                self._dataset(group, name, np.asarray(value), where)
+                self._annotate(self._dataset(group, name, np.asarray(value), where), name, None, where)
         else:
-            group.attrs[name] = value
+            group.attrs[name] = _complex_to_stored(value)
 
-    def encode(self, group, name: str, value: Any, reserved: set[str], where: str) -> str:
+    @staticmethod
+    def _annotate(ds, name: str, dims: Any, where: str) -> None:
+        """``units`` from the name's suffix and ``dimension_labels`` from the field's metadata."""
+        import h5py
+
+        unit = _units_for(name)
+        if unit is not None:
+            ds.attrs["units"] = unit
+        if dims is None:
+            return
+        if isinstance(dims, str) or not isinstance(dims, (tuple, list)) \
+                or not all(isinstance(d, str) and d for d in dims):
+            raise TypeError(f"`{where}` declares metadata dims={dims!r}; expected a tuple of non-empty str.")
+        if len(dims) != ds.ndim:
+            raise ValueError(f"`{where}` declares {len(dims)} dims {tuple(dims)} but has shape {ds.shape}.")
+        ds.attrs.create("dimension_labels", np.asarray(dims, dtype=object), dtype=h5py.string_dtype())
+
+    def encode(self, group, name: str, value: Any, reserved: set[str], where: str, dims: Any = None) -> str:
         """Store ``value`` under ``name`` in ``group``; return its kind tag."""
         import h5py
 
@@ -227,19 +302,20 @@ class _Writer:
         if _is_array(value):
             arr = to_numpy(value)
             if arr.dtype == np.bool_:
-                self._dataset(group, name, arr.astype(np.uint8), where)
+                self._annotate(self._dataset(group, name, arr.astype(np.uint8), where), name, dims, where)
                 return "bool_array"
             if arr.dtype.kind == "U":
                 ds = group.create_dataset(name, data=arr.astype(object), dtype=h5py.string_dtype(),
                                           track_times=False)
                 ds.attrs["numpy_dtype"] = arr.dtype.str
+                self._annotate(ds, name, dims, where)
                 return "str_array"
             if arr.dtype.kind not in "iufc":
                 raise TypeError(
                     f"`{where}` must be an array of bool, integer, float, complex or str dtype; "
                     f"got dtype {arr.dtype}."
                 )
-            self._dataset(group, name, arr, where)
+            self._annotate(self._dataset(group, name, arr, where), name, dims, where)
             return "array"
         if isinstance(value, (tuple, list)):
             container = "tuple" if isinstance(value, tuple) else "list"
@@ -284,7 +360,8 @@ class _Writer:
         for f in dataclasses.fields(obj):
             if not f.init:
                 continue  # derived in __post_init__; rebuilt on load
-            kinds[f.name] = self.encode(group, f.name, getattr(obj, f.name), res, f"{where}.{f.name}")
+            kinds[f.name] = self.encode(group, f.name, getattr(obj, f.name), res, f"{where}.{f.name}",
+                                        dims=f.metadata.get("dims"))
         group.attrs["_fields"] = json.dumps(kinds)
 
 
@@ -357,8 +434,9 @@ def save_dataset(path: str | os.PathLike, dataset: Any, *, seed: int | None = No
     Notes
     -----
     Saving the same dataset twice gives identical HDF5 contents apart from ``created_utc``
-    (object timestamps are not recorded). Complex arrays use h5py's compound type ``{r, i}``;
-    CuPy arrays come back from :func:`load_dataset` as NumPy arrays.
+    (object timestamps are not recorded). Complex values use the compound type ``{real, imag}``
+    (readable as complex by Octave's ``load -hdf5``; MATLAB's ``h5read`` gives a struct with
+    fields ``real`` and ``imag``). CuPy arrays come back from :func:`load_dataset` as NumPy arrays.
     """
     import h5py
 
@@ -409,7 +487,7 @@ def save_dataset(path: str | os.PathLike, dataset: Any, *, seed: int | None = No
                 if isinstance(value, np.ndarray) and value.dtype == object:
                     h5.attrs.create(key, value, dtype=h5py.string_dtype())
                 else:
-                    h5.attrs[key] = value
+                    h5.attrs[key] = _complex_to_stored(value)
             writer.write_dataclass(h5, dataset, "dataset", reserved=set(_META_KEYS) | set(user_attrs))
 
     atomic_write(p, write)
@@ -423,6 +501,7 @@ def _py_attr(value: Any) -> Any:
     """HDF5 attribute value -> plain Python value."""
     if isinstance(value, bytes):
         return value.decode("utf-8")
+    value = _stored_to_complex(value)
     if isinstance(value, np.generic):
         return value.item()
     if isinstance(value, np.ndarray):
@@ -543,10 +622,9 @@ class _Reader:
 
     def _raw(self, group, name: str):
         if name in group:
-            obj = group[name]
-            return obj[()]
+            return _stored_to_complex(group[name][()])
         if name in group.attrs:
-            return group.attrs[name]
+            return _stored_to_complex(group.attrs[name])
         raise ValueError(f"`path` {self.fname!r}: {group.name!r} lacks the field {name!r}.")
 
     def decode(self, group, name: str, kind: str) -> Any:
@@ -562,7 +640,7 @@ class _Reader:
             items = [self.decode(sub, k, v) for k, v in self._kinds(sub, name, self.fname).items()]
             return tuple(items) if kind == "tuple:group" else items
         if kind == "array":
-            return np.asarray(group[name][()])
+            return np.asarray(_stored_to_complex(group[name][()]))
         if kind == "bool_array":
             return np.asarray(group[name][()]).astype(np.bool_)
         if kind == "str_array":

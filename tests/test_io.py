@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
+import shutil
+import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -120,16 +123,33 @@ def test_layout_is_plain_hdf5(tmp_path, rng):
     save_dataset(tmp_path / "d.h5", ds, seed=7, attrs={"scenario": "isac"})
     with h5py.File(tmp_path / "d.h5", "r") as h5:
         assert h5.attrs["format"] == "subspace-sensing-dataset"
-        assert h5.attrs["format_version"] == 1
+        assert h5.attrs["format_version"] == 2
         assert h5.attrs["seed"] == 7 and h5.attrs["scenario"] == "isac"
         assert h5.attrs["class"] == f"{__name__}:Dataset"
         assert isinstance(h5.attrs["package_version"], str) and h5.attrs["created_utc"].endswith("+00:00")
         rec = h5["received"]
-        htype = rec.id.get_type()                                   # the on-disk HDF5 type
-        assert isinstance(htype, h5py.h5t.TypeCompoundID)           # compound {r, i}
-        assert [htype.get_member_name(i) for i in range(htype.get_nmembers())] == [b"r", b"i"]
         assert rec.shape == (4, 6, 7)
-        np.testing.assert_array_equal(rec[()], ds.received)
+        # complex values: the on-disk HDF5 type is the compound {real, imag} of two IEEE floats of
+        # the array's precision (what Octave's load -hdf5 reads as complex), never h5py's {r, i}
+        for name, obj, ftype in (("received", rec, h5py.h5t.IEEE_F64LE),
+                                 ("symbols", h5["symbols"], h5py.h5t.IEEE_F32LE),
+                                 ("paths/gains", h5["paths/gains"], h5py.h5t.IEEE_F64LE)):
+            htype = obj.id.get_type()
+            assert isinstance(htype, h5py.h5t.TypeCompoundID), name
+            assert [htype.get_member_name(i) for i in range(htype.get_nmembers())] == [b"real", b"imag"], name
+            assert [htype.get_member_offset(i) for i in range(2)] == [0, ftype.get_size()], name
+            assert all(htype.get_member_type(i).equal(ftype) for i in range(2)), name
+        raw = rec[()]
+        np.testing.assert_array_equal(raw["real"], ds.received.real)
+        np.testing.assert_array_equal(raw["imag"], ds.received.imag)
+        gain = h5.attrs["gain"]                                     # complex scalars alike
+        assert gain.dtype.names == ("real", "imag") and (gain["real"], gain["imag"]) == (1.0, -2.0)
+        # units from the field-name suffix, on datasets only; no unit where the name states none
+        assert h5["paths/delays_s"].attrs["units"] == "s"
+        assert h5["paths/doppler_hz"].attrs["units"] == "Hz"
+        assert h5["truth/angles_rad"].attrs["units"] == "rad" and h5["truth/ranges_m"].attrs["units"] == "m"
+        assert "units" not in h5["received"].attrs and "units" not in h5["paths/gains"].attrs
+        assert "dimension_labels" not in h5["received"].attrs       # no axes declared: none invented
         assert h5["mask"].dtype == np.uint8
         assert h5["paths"].attrs["class"] == "channels._paths:Paths"
         np.testing.assert_array_equal(h5["paths/delays_s"][()], ds.paths.delays_s)
@@ -241,7 +261,7 @@ def test_cupy_like_arrays_go_to_host(tmp_path, xp):
 def test_dataset_info(tmp_path, rng):
     save_dataset(tmp_path / "d.h5", _make(rng).numerology, seed=9, attrs={"trials": 3, "quick": True})
     info = dataset_info(tmp_path / "d.h5")
-    assert info["format"] == "subspace-sensing-dataset" and info["format_version"] == 1
+    assert info["format"] == "subspace-sensing-dataset" and info["format_version"] == 2
     assert info["seed"] == 9 and info["trials"] == 3 and info["quick"] == 1
     assert info["class"] == "sensing._ofdm:Numerology"
     assert "_fields" not in info
@@ -363,3 +383,160 @@ def test_files_written_before_a_module_moved_still_load(tmp_path, old_path):
         h5.attrs["class"] = "estimators._gone:NoSuchResult"
     with pytest.raises(ValueError, match="cannot be imported"):
         load_dataset(tmp_path / "r.h5")
+
+
+# ------------------------------------------------------------------ complex layout, units, axes
+def test_files_with_the_format_1_complex_layout_still_load(tmp_path, rng, monkeypatch):
+    """Format 1 stored complex values as h5py's default compound {r, i}: still read."""
+    import sensing._io as io
+
+    ds = _make(rng)
+    with monkeypatch.context() as m:                       # write exactly as format 1 did
+        m.setattr(io, "_complex_to_stored", lambda value: value)
+        m.setattr(io, "FORMAT_VERSION", 1)
+        save_dataset(tmp_path / "v1.h5", ds, attrs={"phase": 1j})
+    with h5py.File(tmp_path / "v1.h5", "r") as h5:
+        assert h5.attrs["format_version"] == 1
+        htype = h5["received"].id.get_type()
+        assert [htype.get_member_name(i) for i in range(htype.get_nmembers())] == [b"r", b"i"]
+    _assert_equal(load_dataset(tmp_path / "v1.h5", Dataset, classes=[Truth, Config]), ds)
+    assert dataset_info(tmp_path / "v1.h5")["phase"] == 1j
+    save_dataset(tmp_path / "v2.h5", ds, attrs={"phase": 1j})
+    assert dataset_info(tmp_path / "v2.h5")["phase"] == 1j
+
+
+def test_complex_precision_and_scalars_round_trip(tmp_path):
+    @dataclass(frozen=True)
+    class C:
+        c64: np.ndarray
+        c128_0d: np.ndarray
+        gain: complex
+        gains: tuple
+        seed: complex        # a reserved root name: stored as a 0-d dataset
+
+    obj = C(np.array([1 + 2j, -3.5j], np.complex64), np.array(2 - 1j), 0.5 + 0.25j, (1j, 2 + 0j, -1 - 1j), 3j)
+    save_dataset(tmp_path / "c.h5", obj)
+    back = load_dataset(tmp_path / "c.h5", C)
+    _assert_equal(back, obj)
+    with h5py.File(tmp_path / "c.h5", "r") as h5:
+        assert h5["c64"].dtype == np.dtype([("real", "<f4"), ("imag", "<f4")])
+        assert h5.attrs["gains"].dtype.names == ("real", "imag")
+        assert h5["seed"].dtype.names == ("real", "imag")
+
+
+def test_compound_arrays_that_are_not_complex_are_left_alone():
+    from sensing._io import _stored_to_complex
+
+    other = np.zeros(2, dtype=[("real", "<f8"), ("imag", "<i4")])   # mixed member types
+    assert _stored_to_complex(other) is other
+    named = np.zeros(2, dtype=[("x", "<f8"), ("y", "<f8")])
+    assert _stored_to_complex(named) is named
+    old = np.array([(1.0, 2.0)], dtype=[("r", "<f4"), ("i", "<f4")])
+    back = _stored_to_complex(old)
+    assert back.dtype == np.complex64 and back[0] == 1 + 2j
+
+
+def test_units_from_name_suffixes():
+    from sensing._io import _units_for
+
+    expected = {"delays_s": "s", "doppler_hz": "Hz", "distances_m": "m", "rcs_m2": "m2",
+                "azimuths_rad": "rad", "azimuths_deg": "degree", "velocities_mps": "m/s",
+                "snr_db": "dB", "power_dbm": "dBm"}
+    for name, unit in expected.items():
+        assert _units_for(name) == unit, name
+    for name in ("gains", "received", "n_antennas", "spacing_wavelengths", "_s", "names", "kms"):
+        assert _units_for(name) is None, name
+
+
+def test_declared_dimension_labels(tmp_path):
+    @dataclass(frozen=True)
+    class Cube:
+        received: np.ndarray = dataclasses.field(metadata={"dims": ("antenna", "subcarrier", "symbol")})
+        delays_s: np.ndarray = dataclasses.field(metadata={"dims": ("path",)})
+
+    cube = Cube(np.ones((2, 3, 4), complex), np.arange(3.0))
+    save_dataset(tmp_path / "d.h5", cube)
+    with h5py.File(tmp_path / "d.h5", "r") as h5:
+        assert list(h5["received"].attrs["dimension_labels"].astype(str)) == ["antenna", "subcarrier", "symbol"]
+        assert list(h5["delays_s"].attrs["dimension_labels"].astype(str)) == ["path"]
+        assert h5["delays_s"].attrs["units"] == "s"
+    _assert_equal(load_dataset(tmp_path / "d.h5", Cube), cube)
+    with pytest.raises(ValueError, match=r"`dataset\.received` declares 3 dims .* shape \(2, 3\)"):
+        save_dataset(tmp_path / "bad.h5", Cube(np.ones((2, 3)), np.arange(3.0)))
+
+    @dataclass(frozen=True)
+    class BadDims:
+        x: np.ndarray = dataclasses.field(metadata={"dims": "antenna"})
+
+    with pytest.raises(TypeError, match="expected a tuple of non-empty str"):
+        save_dataset(tmp_path / "bad.h5", BadDims(np.ones(2)))
+
+
+# ------------------------------------------------------------------ independent readers
+def _flagship_dataset():
+    """A small isac-ofdm realisation: the flagship scenario's dataset class, as `run` writes it."""
+    from dataclasses import replace
+
+    from scenarios.isac_ofdm import default_config, generate
+
+    return generate(replace(default_config(), n_subcarriers=16, n_symbols=8), rng=11)
+
+
+@pytest.mark.skipif(shutil.which("h5dump") is None, reason="needs h5dump (Debian: hdf5-tools)")
+def test_h5dump_sees_real_imag_compounds_and_units(tmp_path):
+    """The HDF5 library's own dumper (no h5py) sees the documented layout and values."""
+    ds = _flagship_dataset()
+    path = save_dataset(tmp_path / "dataset.h5", ds, seed=11)
+    header = subprocess.run(["h5dump", "-H", str(path)], capture_output=True, text=True, check=True).stdout
+    compound = re.compile(r'DATATYPE\s+H5T_COMPOUND\s*\{\s*H5T_IEEE_F64LE\s+"real";\s*H5T_IEEE_F64LE\s+"imag";\s*\}')
+    assert len(compound.findall(header)) >= 4          # received, symbols, channel_estimate, gains...
+    assert '"r"' not in header and '"i"' not in header
+    units = subprocess.run(["h5dump", "-a", "/truth/delays_s/units", str(path)], capture_output=True,
+                           text=True, check=True).stdout
+    assert '"s"' in units
+    gains = subprocess.run(["h5dump", "-d", "/truth/gains", "-m", "%.17g", str(path)], capture_output=True,
+                           text=True, check=True).stdout
+    pairs = re.findall(r"\{\s*([-+0-9.eE]+),\s*([-+0-9.eE]+)\s*\}", gains.split("DATA", 1)[1])
+    got = np.array([float(a) + 1j * float(b) for a, b in pairs])
+    np.testing.assert_array_equal(got, ds.truth.gains)
+
+
+_OCTAVE = shutil.which("octave-cli") or shutil.which("octave")
+
+
+@pytest.mark.skipif(_OCTAVE is None, reason="needs GNU Octave (Debian: octave)")
+def test_octave_reads_complex_datasets(tmp_path):
+    """GNU Octave's `load -hdf5` (an independent HDF5 reader) gets the complex values right.
+
+    With format 1's {r, i} members it returned all zeros, silently. Octave sees the dimensions
+    reversed (column-major), so x(:) in Octave is NumPy's C-order ravel.
+    """
+    ds = _flagship_dataset()
+    path = save_dataset(tmp_path / "dataset.h5", ds, seed=11)
+    script = tmp_path / "read.m"
+    script.write_text(
+        "s = load('-hdf5', 'dataset.h5');\n"
+        "function show(name, x)\n"
+        "  printf('%s %d %s\\n', name, iscomplex(x), num2str(size(x)));\n"
+        "  printf('%.17g %.17g\\n', [real(x(:)) imag(x(:))].');\n"
+        "end\n"
+        "show('received', s.received); show('gains', s.truth.gains); show('delays_s', s.truth.delays_s);\n"
+    )
+    run = subprocess.run([_OCTAVE, "--norc", "--no-gui", "--quiet", str(script.name)], cwd=tmp_path,
+                         capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr
+    blocks, name = {}, None
+    for line in run.stdout.splitlines():
+        parts = line.split()
+        if parts and parts[0] in ("received", "gains", "delays_s"):
+            name = parts[0]
+            blocks[name] = {"complex": parts[1] == "1", "size": tuple(int(p) for p in parts[2:]), "values": []}
+        elif name is not None and len(parts) == 2:
+            blocks[name]["values"].append(float(parts[0]) + 1j * float(parts[1]))
+    for key, want in (("received", ds.received), ("gains", ds.truth.gains), ("delays_s", ds.truth.delays_s)):
+        got = blocks[key]
+        assert got["complex"] == np.iscomplexobj(want), key
+        shape = want.shape[::-1] if want.ndim > 1 else (1, want.size)   # Octave: a 1-D set is a row
+        assert got["size"] == shape, key
+        np.testing.assert_array_equal(np.array(got["values"]), want.ravel(), err_msg=key)
+    assert np.count_nonzero(ds.received) == ds.received.size
