@@ -51,8 +51,8 @@ DELTAS = (1, 4, 14)
 """PLAIN's released compression factors (space, frequency, time)."""
 
 METHODS = {
-    "plain": "PLAIN (averaging, Tensor-OMP)",
-    "sequential": "sequential (angle, delay, Doppler)",
+    "plain": "PLAIN (averaging + Tensor-OMP)",
+    "sequential": "sequential (angle / delay / Doppler)",
     "joint": "joint 3-D Unitary ESPRIT",
 }
 

