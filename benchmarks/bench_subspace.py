@@ -1,7 +1,7 @@
 #!/usr/bin/env python
 """Subspace-estimator benchmark: wall time and RMSE, side by side with plain NumPy references.
 
-Cases (issue 3): 1-D MUSIC (ULA M = 16, 64, 256; N = 200; K = 3; 3600-point grid), root-MUSIC and
+Cases: 1-D MUSIC (ULA M = 16, 64, 256; N = 200; K = 3; 3600-point grid), root-MUSIC and
 ESPRIT (M = 16, 64), 2-D MUSIC (8x8 URA, 181x181 grid), angle x delay MUSIC on a smoothed OFDM
 tensor (16 antennas x 64 subcarriers), and batches of 1000 trials against a loop of single calls.
 

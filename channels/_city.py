@@ -1,6 +1,6 @@
 r"""A native, spatially consistent geometric city model with ten-plus built-in sites.
 
-Each site is a frozen layout (``shared/docs/SIFO_AND_CODEBOOKS.md`` C2): a BS (position, height,
+Each site is a frozen layout: a BS (position, height,
 boresight, downtilt, a dual-polarised UPA), buildings as axis-aligned boxes in the site frame
 (footprint + height), a spatially correlated shadow-fading field, and a fixed set of scatterer
 clusters, each with a visibility region (COST 2100). For a user position the model returns the
@@ -25,7 +25,7 @@ Conventions
   ``rx_array`` of :func:`channels.cfr_from_paths`: ``aoa_*`` are the angles at the BS in its local
   frame (the downlink departure angles), ``aod_*`` the angles at the UE in the site frame.
 * CSI: ``csi[u, p, s]`` :math:`= \mathbf h_s` with :math:`y = \mathbf h_s^H\mathbf w x`
-  (A5 convention: the matched beam towards a path is its steering vector) on the subband centres.
+  (so the matched beam towards a path is its steering vector) on the subband centres.
 * Polarisation [Recon]: ±45° slant BS elements and a single-antenna UE; each path carries a
   unit-power 2-vector of polarisation coefficients (LoS and ground: equal on both; reflections and
   cluster rays: drop-constant random split and phases), so ``gains * polarization[..., k]`` is the

@@ -1,6 +1,7 @@
 r"""The 3-D location-domain dictionary of the uplink multi-user channel and its analytic gradients.
 
-Model (``docs/BISVBI.md`` §4.4, after Liu, Xu, Xu, Caire, arXiv:2502.00811): a set of points
+Model (after A. Liu, W. Xu, W. Xu, G. Caire, arXiv:2502.00811, Sec. II, and the location-domain
+channel model of W. Xu, Y. Xiao, A. Liu, M. Lei, M. Zhao, arXiv:2302.02587): a set of points
 :math:`\mathbf r_q = \bar{\mathbf r}_q + \Delta\mathbf r_q`, :math:`q = 1..Q` (a dynamic position
 grid) is shared by all users; user :math:`k`'s channel on subcarrier :math:`n` is
 

@@ -2,8 +2,9 @@ r"""Optional ray-traced sites: Sionna RT scenes -> :class:`channels.Paths`, cach
 
 Needs the ``rt`` extra (``pip install 'subspace-sensing[rt]'``, i.e. ``sionna-rt``) and, on a
 CPU, an LLVM that Dr.Jit can use: on Debian 12 install ``libllvm19`` (``apt-get install -y
-libllvm19``); older libLLVM versions abort the process at the first path computation
-(``shared/docs/SIFO_AND_CODEBOOKS.md`` C4). Nothing else in the package imports Sionna.
+libllvm19``); older libLLVM versions (14/15) cannot lower the ``llvm.minimum`` intrinsic that
+Dr.Jit 1.5 emits and abort the process at the first path computation. Nothing else in the
+package imports Sionna.
 
 The adapter traces with single isotropic antennas (``synthetic_array=True``; a ``"cross"``
 polarised transmitter for dual polarisation), converts every valid path to the conventions of
@@ -15,7 +16,7 @@ TR 38.901 element pattern, and leaves the array response to :func:`channels.cfr_
 ray-traced and geometric sites share the CSI synthesis (:func:`sionna_rt_channel`).
 
 Receivers are traced in batches (``batch_size``, default 40): in sionna-rt 2.2 a
-``PathSolver`` call with thousands of receivers silently drops paths (C4). Results are cached
+``PathSolver`` call with thousands of receivers silently drops paths. Results are cached
 in an HDF5 file together with the scene, solver parameters, seed and package versions; a cache
 is reused only when all of them and the user positions match.
 """
@@ -204,7 +205,8 @@ def _load_scene(rt, site: RTSite):
 
 
 def _trace(site: RTSite, ue: np.ndarray) -> dict:
-    """Trace every user (in batches); return flat valid paths as in :func:`channels._city._assemble`."""
+    """Trace every user (in batches); return flat valid paths as :func:`channels._city.assemble` takes
+    them."""
     rt = _require()
     scene = _load_scene(rt, site)
     scene.tx_array = rt.PlanarArray(num_rows=1, num_cols=1, pattern="iso",

@@ -1,8 +1,11 @@
 r"""Uplink multi-user ISAC geometry: a BS with a planar array, users with imperfect positions and
 clocks, and point scatterers that each user sees a (partially shared) subset of.
 
-Signal model (the location-domain model of Liu, Xu, Xu, Caire, arXiv:2502.00811, reconstructed in
-``docs/BISVBI.md`` §4): user :math:`k` at the true position
+Signal model (the location-domain model of A. Liu, W. Xu, W. Xu, G. Caire, "Bilinear Subspace
+Variational Bayesian Inference for Joint Scattering Environment Sensing and Data Recovery in ISAC
+Systems," arXiv:2502.00811, Sec. II, as reconstructed from W. Xu, Y. Xiao, A. Liu, M. Lei, M. Zhao,
+"Joint Scattering Environment Sensing and Channel Estimation Based on Non-stationary Markov Random
+Field," arXiv:2302.02587): user :math:`k` at the true position
 :math:`\mathbf p_k = \bar{\mathbf p}_k + \Delta\mathbf p_k` (nominal position known, error unknown)
 with clock offset :math:`\delta_k` reaches the BS array at :math:`\mathbf p_B` over the direct path
 (when unobstructed) and over single bounces off the scatterers :math:`\mathbf r_l` it illuminates:

@@ -8,7 +8,8 @@ Model: a half-wavelength ULA of :math:`M` elements (package convention: broadsid
 
 Estimators: MUSIC (grid + Newton refinement), root-MUSIC, ESPRIT (LS), Unitary ESPRIT, OMP (grid
 + Newton) and Capon; bounds: the stochastic CRB (true source covariance) and the deterministic CRB
-(the realised sample source covariance, averaged over trials), REFERENCES.md 2.1-2.2. The RMSE is
+(the realised sample source covariance, averaged over trials) of Stoica and Nehorai (IEEE Trans.
+ASSP 37(5), 1989, and 38(10), 1990). The RMSE is
 :math:`\sqrt{\mathrm{mean}_{trials,k}(\hat\phi_k - \phi_k)^2}` after sorting, compared with
 :math:`\sqrt{\mathrm{mean}_k[\mathrm{CRB}]_{kk}}`.
 

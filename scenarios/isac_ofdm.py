@@ -144,7 +144,7 @@ def default_config() -> IsacConfig:
 
 
 def plain_preset() -> IsacConfig:
-    """The PLAIN paper's released example (Tahir, Svoboda, Rupp, arXiv:2503.21242; PLAIN.md §3.4).
+    """The PLAIN paper's released example (Tahir, Svoboda, Rupp, arXiv:2503.21242; reference code).
 
     26 GHz, 16-antenna λ/2 ULA, 180 subcarriers at 60 kHz (FFT 225), 560 symbols with
     T_O = 0.25 ms/14, BPSK data, 6 objects at 30…150° from the array axis (azimuth 60…-60°),
@@ -155,7 +155,7 @@ def plain_preset() -> IsacConfig:
     num = Numerology(26e9, 60e3, 180, 560, fft_size=225)
     ts = 1.0 / num.sample_rate_hz
     d = np.linspace(50.0, 400.0, 6)
-    d = SPEED_OF_LIGHT * ts * np.round(d / (SPEED_OF_LIGHT * ts))        # PLAIN.md §3.3 delay grid
+    d = SPEED_OF_LIGHT * ts * np.round(d / (SPEED_OF_LIGHT * ts))        # reference code's delay grid
     theta = np.linspace(30.0, 150.0, 6)                                   # from the array axis [deg]
     v_kmh = np.linspace(0.0, 25.0, 6)
     v_kmh[::2] = 0.0                                                      # "50 % static objects"

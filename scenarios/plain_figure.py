@@ -1,7 +1,8 @@
 r"""The PLAIN paper's released example: RMSE vs SNR, run times and the compression comparison.
 
 Reproduces the evaluation of Tahir, Svoboda, Rupp, "PLAIN: Scalable Estimation Architecture for
-Integrated Sensing and Communication" (arXiv:2503.21242; PLAIN.md §3.4, §9, §11) with
+Integrated Sensing and Communication" (arXiv:2503.21242; MATLAB reference code
+https://github.com/bashar-tahir/PLAIN) with
 :func:`scenarios.isac_ofdm.plain_preset` (26 GHz, 16-antenna λ/2 ULA, 180 subcarriers at 60 kHz,
 560 symbols, 6 objects at 30…150° from the array axis, path lengths 50…400 m snapped to the delay
 grid, velocities 0/5/0/15/0/25 km/h, UMa-LoS path loss, BPSK data, one-way model).
@@ -16,7 +17,7 @@ panels with both CRBs), ``runtime.csv``; then the compression comparison (none /
 averaging / smoothing at 0 and 10 dB) → ``compression.jsonl``/``compression.csv``; and one example
 realisation as ``dataset.h5``.
 
-Metrics (PLAIN.md §9): the project's **optimal assignment** (Hungarian, on distances scaled by
+Metrics: the project's **optimal assignment** (Hungarian, on distances scaled by
 one resolution cell per dimension) over all estimates, with the **success rate** (correct count
 and every matched error within one resolution cell); and the paper's **sort-by-angle** RMSE, NaN
 for realisations with a wrong count (reference rule), with the fraction of such realisations.

@@ -1,6 +1,7 @@
 r"""Site-specific CSI feedback over ten city sites: SiFo vs per-site learning vs 3GPP Type-II/I.
 
-Data flow (``shared/docs/SIFO_AND_CODEBOOKS.md`` A11):
+Data flow (experiments for the three claims of C.-J. Zhao, Z. Wang, Z. Zhao, Y. Liu, "SiFo: Wireless
+Foundation Model for Low-Overhead Site-Specific CSI Feedback," arXiv:2605.16141):
 
 1. **Site datasets.** For every site of :func:`channels.city_site_names` (ten by default):
    users in the BS sector (:func:`channels.sample_user_positions`), CSI and ground-truth paths
@@ -42,19 +43,19 @@ __all__ = ["SiteCsiConfig", "SiteDataset", "LosoRecord", "quick_config", "genera
 
 @dataclass(frozen=True)
 class SiteCsiConfig:
-    """Configuration of the site-CSI experiment (SI units; values marked [A4] follow the doc's
-    plausible system assumptions, the others are this package's choices)."""
+    """Configuration of the site-CSI experiment (SI units; an FR1 NR set-up with a
+    Type-II-compatible BS array)."""
 
     sites: tuple[str, ...] = ("manhattan", "old-town", "suburb", "plaza", "riverside", "campus",
                               "cbd-towers", "boulevard", "harbour", "industrial")
     n_users: int = 1200
-    carrier_hz: float = 3.5e9                 # [A4] FR1 3.5 GHz
-    n1: int = 4                               # [A4] 4 x 4 dual-polarised UPA: 32 ports (Type-II limit)
+    carrier_hz: float = 3.5e9                 # FR1 3.5 GHz
+    n1: int = 4                               # 4 x 4 dual-polarised UPA: 32 ports (Type-II limit)
     n2: int = 4
-    n_subbands: int = 13                      # [A4] 52 PRB in subbands of 4 PRB
+    n_subbands: int = 13                      # 52 PRB in subbands of 4 PRB
     prbs_per_subband: int = 4
-    subcarrier_spacing_hz: float = 30e3       # [A4] SCS 30 kHz
-    ssb_beams_h: int = 4                      # [A4] N_SSB = 8 (L_max = 8 in FR1)
+    subcarrier_spacing_hz: float = 30e3       # SCS 30 kHz
+    ssb_beams_h: int = 4                      # N_SSB = 8 (L_max = 8 in FR1)
     ssb_beams_v: int = 2
     ssb_power_dbm: float = 18.0               # SSB EPRE
     rsrp_noise_db: float = 1.0                # RSRP measurement error (std, dB)
@@ -65,7 +66,7 @@ class SiteCsiConfig:
     max_iter: int = 300
     n_components: int = 32
     episodes_per_site: int = 4
-    budgets: tuple[int, ...] = (10, 30, 100, 300)   # A11: N_cal from 10 upwards
+    budgets: tuple[int, ...] = (10, 30, 100, 300)   # N_cal (labelled target users) from 10 upwards
     n_test: int = 400
     snr_db: tuple[float, ...] = (-10.0, -5.0, 0.0, 5.0, 10.0, 15.0, 20.0)
     se_budget: int = 30                       # "limited target data" for the SE / CDF / bar figures
@@ -121,7 +122,8 @@ class SiteDataset:
     positions_m : ndarray, shape (n_users, 3)
     los : ndarray of bool, shape (n_users,)
     csi : ndarray, shape (n_users, n_ports, n_subbands), complex
-        :math:`\\mathbf h_s` (TS 38.214 port order; A5 convention).
+        :math:`\\mathbf h_s` (TS 38.214 port order;
+        :math:`y = \\mathbf h_s^H\\mathbf w x`).
     frequencies_hz : ndarray, shape (n_subbands,)
     rsrp_dbm : ndarray, shape (n_users, n_ssb)
         Measured SS-RSRP per SSB beam (with measurement error).
@@ -384,7 +386,7 @@ def run(args) -> int:
     rows = overhead_table(cfg.sifo_config(), n_subbands=cfg.n_subbands,
                           n_ssb=cfg.ssb_beams_h * cfg.ssb_beams_v, n_calibration=cfg.se_budget)
     write_csv(out / "overhead.csv", {k: np.array([r[k] for r in rows]) for k in rows[0]})
-    print("\noverhead per report (A10)")
+    print("\noverhead per report (CSI-RS ports, feedback and RSRP bits, UE search, labels)")
     print(f"{'scheme':10s}{'CSI-RS ports':>14s}{'feedback bits':>15s}{'RSRP bits':>11s}{'UE search':>11s}"
           f"{'labels':>8s}")
     for r in rows:

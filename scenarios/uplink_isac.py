@@ -1,5 +1,7 @@
 r"""Uplink multi-user ISAC: joint scattering-environment sensing, channel estimation and data
-recovery with EM-Turbo-BiSVBI (Liu, Xu, Xu, Caire, arXiv:2502.00811; ``docs/BISVBI.md``).
+recovery with EM-Turbo-BiSVBI (A. Liu, W. Xu, W. Xu, G. Caire, "Bilinear Subspace Variational
+Bayesian Inference for Joint Scattering Environment Sensing and Data Recovery in ISAC Systems,"
+arXiv:2502.00811).
 
 Data flow (:func:`generate`): frozen :class:`UplinkConfig` → a random scene
 (:func:`channels.draw_uplink_geometry`: BS UPA, users with position errors and clock offsets,

@@ -13,8 +13,8 @@ is given by azimuth :math:`\phi` (from :math:`+x` towards :math:`+y`, radians, i
 Arrays lie in the :math:`yz` plane by default: a ULA along :math:`y`, a UPA with columns along
 :math:`y` and rows along :math:`z`. So **broadside is azimuth 0** (as in MATLAB's Phased Array
 Toolbox), and the ULA spatial frequency is :math:`\mu = 2\pi\frac{d}{\lambda}\sin\phi\cos\vartheta`.
-Papers that measure the angle :math:`\theta` from the array axis (PLAIN, REFERENCES.md §2.5)
-use :math:`\theta = \pi/2 - \phi`.
+Papers that measure the angle :math:`\theta` from the array axis (e.g. PLAIN, Tahir, Svoboda,
+Rupp, arXiv:2503.21242) use :math:`\theta = \pi/2 - \phi`.
 
 The steering vector of element :math:`m` at position :math:`\mathbf p_m` for a plane wave
 arriving from :math:`\mathbf u` is :math:`a_m = \exp(+j\tfrac{2\pi}{\lambda}\mathbf p_m^T\mathbf u)`;

@@ -4,7 +4,8 @@ multidimensional harmonic bound (joint angle/delay/Doppler from an OFDM tensor).
 With :math:`\mathbf D = [\mathbf D_1, \dots, \mathbf D_R]` (the steering matrix differentiated
 with respect to each source's own parameter of type :math:`r`) and
 :math:`\mathbf P_{\mathbf A}^\perp = \mathbf I - \mathbf A(\mathbf A^H\mathbf A)^{-1}\mathbf A^H`
-(REFERENCES.md 2.1-2.3):
+(Stoica and Nehorai, IEEE Trans. ASSP 37(5), 1989, and 38(10), 1990; Van Trees, *Optimum Array
+Processing*, eq. (8.110)):
 
 .. math::
     \mathbf F = \frac{2N}{\sigma^2}\mathrm{Re}\Big\{\big(\mathbf D^H\mathbf P_{\mathbf A}^\perp\mathbf D\big)
@@ -260,7 +261,8 @@ def crb_harmonic(frequencies: Array, gains: Array, *, shape, noise_variance: flo
 
     (single snapshot; with several snapshots the amplitudes :math:`b_{k,n}` are deterministic
     nuisances per snapshot). The Gram blocks are Hadamard products of per-dimension
-    :math:`K\times K` matrices (REFERENCES.md 2.3), so the Khatri-Rao steering matrix is never
+    :math:`K\times K` matrices (:math:`(\mathbf X_1\odot\mathbf X_2)^H(\mathbf Y_1\odot\mathbf Y_2)
+    = (\mathbf X_1^H\mathbf Y_1)\circ(\mathbf X_2^H\mathbf Y_2)`), so the Khatri-Rao steering matrix is never
     formed: the cost is :math:`O(K^2\sum_r M_r + (RK)^3)` whatever the tensor size.
 
     Parameters
@@ -278,8 +280,8 @@ def crb_harmonic(frequencies: Array, gains: Array, *, shape, noise_variance: flo
     scale : array broadcastable to (..., n_sources, R), optional
         :math:`\partial\mu_{r,k}/\partial\eta_{r,k}` for physical parameters
         :math:`\eta` (e.g. from :func:`ofdm_harmonic_map`); the bound is then
-        :math:`\mathbf G\,\mathrm{CRB}(\boldsymbol\mu)\mathbf G^T` with :math:`\mathbf G = \mathrm{diag}(1/\text{scale})`
-        (REFERENCES.md 2.5). Default: the bound on :math:`\mu` itself.
+        :math:`\mathbf G\,\mathrm{CRB}(\boldsymbol\mu)\mathbf G^T` with :math:`\mathbf G = \mathrm{diag}(1/\text{scale})`.
+        Default: the bound on :math:`\mu` itself.
     parameters, units : sequence of str, optional
         Names and units of the R parameters (default ``"frequency_rad"``, ``"rad"``).
 
@@ -295,7 +297,8 @@ def crb_harmonic(frequencies: Array, gains: Array, *, shape, noise_variance: flo
 
     Notes
     -----
-    One component: :math:`\mathrm{var}(\hat\mu_r) \ge 6\sigma^2/(|b|^2M_{\mathrm{tot}}(M_r^2-1))` (REFERENCES.md 2.4).
+    One component: :math:`\mathrm{var}(\hat\mu_r) \ge 6\sigma^2/(|b|^2M_{\mathrm{tot}}(M_r^2-1))` (for
+    :math:`R = 1` the bound of Rife and Boorstyn, IEEE Trans. Inf. Theory 20(5), 1974).
 
     References
     ----------

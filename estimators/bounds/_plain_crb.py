@@ -1,4 +1,4 @@
-r"""Cramér–Rao bounds for the PLAIN signal model (PLAIN.md §8, REFERENCES.md §2.3).
+r"""Cramér–Rao bounds for the PLAIN signal model (Tahir, Svoboda, Rupp, arXiv:2503.21242).
 
 Deterministic single-snapshot model on the **uncompressed** grid, one common reference for every
 compression setting:
@@ -25,7 +25,8 @@ Two bounds, labelled everywhere they appear:
 
 Units: azimuth [rad²] (PLAIN's angle from the array axis :math:`\theta = \pi/2 - \phi` has the same
 variance; the reference code reports deg²), path length [m²], velocity [(m/s)²]. PLAIN's reference
-code has a km/m slip in the delay derivative (PLAIN.md §13.2); this module uses :math:`d/c`.
+code has a km/m slip in the delay derivative (``main.m`` uses ``Distances*1000/c`` with distances
+already in metres); this module uses :math:`d/c`.
 """
 
 from __future__ import annotations
@@ -161,7 +162,7 @@ def _projected_gram(xp, facs, dfacs, dims_x, dims_y):
 
 def crb_plain_per_dimension(paths: Paths, *, geometry: ArrayGeometry, numerology: Numerology,
                             noise_variance) -> PlainCrb:
-    r"""PLAIN reference-code CRB (PLAIN.md §8.1): per dimension, others known, diagonal powers.
+    r"""PLAIN reference-code CRB (Van Trees eq. 8.110): per dimension, others known, diagonal powers.
 
     .. math::
         \mathrm{CRB}_x = \frac{\sigma^2}{2}\Big[\mathrm{Re}\big\{(\dot{\mathbf G}_x^H\mathbf P_{\mathbf G}^{\perp}
@@ -200,7 +201,7 @@ def crb_plain_per_dimension(paths: Paths, *, geometry: ArrayGeometry, numerology
 
 def crb_plain_joint(paths: Paths, *, geometry: ArrayGeometry, numerology: Numerology,
                     noise_variance) -> PlainCrb:
-    r"""Exact deterministic single-snapshot CRB with all parameters and gains unknown (PLAIN.md §8.2).
+    r"""Exact deterministic single-snapshot CRB with all parameters and gains unknown (Stoica–Nehorai 1989).
 
     .. math::
         \mathbf F = \frac{2}{\sigma^2}\mathrm{Re}\Big\{\big(\dot{\mathbf G}^H\mathbf P_{\mathbf G}^{\perp}

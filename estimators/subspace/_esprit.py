@@ -1,6 +1,7 @@
 r"""The ESPRIT family: standard (LS/TLS), Unitary ESPRIT, and R-D (2-D/3-D) ESPRIT with pairing.
 
-Shift invariance of a Vandermonde dimension :math:`r` (REFERENCES.md 4):
+Shift invariance of a Vandermonde dimension :math:`r` (Roy and Kailath, IEEE Trans. ASSP 37(7),
+1989):
 :math:`\mathbf J_1^{(r)}\mathbf A\boldsymbol\Phi_r = \mathbf J_2^{(r)}\mathbf A`,
 :math:`\boldsymbol\Phi_r = \mathrm{diag}(e^{j\mu_{r,k}})`, with :math:`\mathbf J_1` selecting the
 first and :math:`\mathbf J_2` the last :math:`M_r-1` samples of dimension :math:`r`. Since
@@ -20,12 +21,13 @@ For R-D data (C-order vectorisation, :math:`\mathbf a = \mathbf a_1\otimes\cdots
 the selection and the :math:`\mathbf Q` transforms are mode products with the small
 per-dimension matrices (never :math:`\prod_r M_r`-sized ones). **Pairing**: all
 :math:`\boldsymbol\Upsilon_r = \mathbf T\boldsymbol\Omega_r\mathbf T^{-1}` share their eigenvectors
-(REFERENCES.md 4.3-4.4), so the frequencies of one source stay together across dimensions by
+(Zoltowski, Haardt and Mathews, IEEE Trans. SP 44(2), 1996; Haardt and Nossek, IEEE Trans. SP
+46(1), 1998), so the frequencies of one source stay together across dimensions by
 either of
 
 * ``pairing="schur"`` (default): the simultaneous Schur decomposition of Haardt and Nossek --
   one unitary (real orthogonal for Unitary ESPRIT) :math:`\mathbf Q` from Jacobi sweeps that
-  jointly upper-triangularise all :math:`\boldsymbol\Upsilon_r` (:mod:`estimators._schur_kernels`),
+  jointly upper-triangularise all :math:`\boldsymbol\Upsilon_r` (:mod:`estimators.subspace._schur_kernels`),
   :math:`\omega_{r,k} = [\mathbf Q^H\boldsymbol\Upsilon_r\mathbf Q]_{kk}`; no eigenvector matrix
   is inverted, and every dimension contributes to the common basis;
 * ``pairing="eig"``: :math:`\mathbf T` from one complex eigendecomposition of the fixed
@@ -38,7 +40,7 @@ either of
 
 With :math:`\hat\mu = 2\arctan\mathrm{Re}\,\omega` (Unitary ESPRIT) or :math:`\arg\omega` (standard).
 
-Frequency convention: see :mod:`estimators._results` (OFDM delay :math:`\mu = -2\pi\Delta f\tau`,
+Frequency convention: see :mod:`estimators.subspace._results` (OFDM delay :math:`\mu = -2\pi\Delta f\tau`,
 Doppler :math:`\mu = 2\pi T_Of_D`). Numerical namespaces: the subspace and the shift equations
 run in the input's namespace; the final :math:`K\times K` non-Hermitian eigenproblems (and the
 Schur pairing sweeps) of other namespaces than NumPy run on the host and their results move
@@ -94,8 +96,8 @@ def _eig(a, xp, *, vectors: bool):
 
     The matrices are K x K (K = number of sources). Other namespaces than NumPy solve them on the
     host with LAPACK and move the result back: CuPy 14's ``eig`` handles a batch one matrix at a
-    time (1000 ESPRIT problems with K = 3 took 283 ms on an H200, against 94 ms for the whole
-    NumPy batch on its CPU), and the array API has no general eigensolver at all.
+    time, so a batch of small problems is faster on the host, and the array API has no general
+    eigensolver at all.
     """
     if is_numpy_namespace(xp):
         a = np.asarray(a)
@@ -247,14 +249,14 @@ def schur_pairing(mats, xp, *, real: bool, init: bool = True, use_kernel: bool =
     criterion is then scale-free, e.g. across delay and Doppler), the common basis is
     initialised with the Schur vectors of the fixed combination of the ``"eig"`` pairing
     (QR of its eigenvectors; real for Unitary ESPRIT: real and imaginary parts of complex
-    eigenvector pairs) unless ``init`` is False, and Jacobi sweeps (:mod:`estimators._schur_kernels`:
+    eigenvector pairs) unless ``init`` is False, and Jacobi sweeps (:mod:`estimators.subspace._schur_kernels`:
     numba, on the host for other namespaces; the vectorised twin with ``use_kernel=False``) minimise
     :math:`\sum_r\|\mathrm{tril}_{-1}(\mathbf Q^H\boldsymbol\Upsilon_r\mathbf Q)\|_F^2`.
     Returns the diagonals (B, R, K), complex, in the original scale, in one common order.
     """
     if use_kernel and not is_numpy_namespace(xp):
         # K x K matrices: the sweeps run on the host (numba kernel) and the diagonals move back;
-        # the vectorised twin is launch-bound on a GPU (125-215 ms per call on an H200, CuPy 14.2)
+        # the vectorised twin is kernel-launch bound on a GPU
         host = [to_numpy(m) for m in mats]
         diag = schur_pairing(host, get_xp(host[0]), real=real, init=init, use_kernel=True,
                              max_sweeps=max_sweeps, rtol=rtol)
@@ -374,7 +376,7 @@ def esprit(data: Array, *, n_sources: int | None = None, geometry: ArrayGeometry
         :math:`K \in [1, M_s-1]`; ``None``: MDL (snapshot input, one order per batch).
     geometry : ArrayGeometry, optional
         ULA along :math:`y`: ``estimates`` become azimuths [rad]; ``None``: frequencies
-        :math:`\mu` [rad/sample] (REFERENCES.md 4.1; :math:`\hat\mu = \arg\lambda(\boldsymbol\Psi)`,
+        :math:`\mu` [rad/sample] (Roy-Kailath; :math:`\hat\mu = \arg\lambda(\boldsymbol\Psi)`,
         :math:`+\mu` for steering :math:`[e^{j\mu i}]`).
     wavelength_m : float, optional
         Required with ``geometry``.
@@ -458,7 +460,8 @@ def esprit_nd(tensor: Array, *, n_sources: int | None = None, n_dims: int | None
     .. math::
         \mathcal X[i_1, \dots, i_R] = \sum_{k=1}^K b_k\prod_{r=1}^R e^{j\mu_{r,k}i_r} + \mathcal N
 
-    Single snapshots are smoothed first (multidimensional smoothing, REFERENCES.md 5.4). For an
+    Single snapshots are smoothed first (multidimensional smoothing: Hua, IEEE Trans. SP 40(9), 1992;
+    Thakre et al., IEEE Trans. SP 58(5), 2010). For an
     OFDM channel tensor ``H[antenna, subcarrier, symbol]`` the three columns of ``estimates``
     are the spatial frequency :math:`2\pi\frac{d}{\lambda}\sin\phi`, the delay frequency
     :math:`-2\pi\Delta f\tau` and the Doppler frequency :math:`2\pi T_Of_D`; map them with
@@ -495,10 +498,10 @@ def esprit_nd(tensor: Array, *, n_sources: int | None = None, n_dims: int | None
         Signal-subspace solver. "fft" (NumPy, one snapshot, ``subarray_shape`` and ``n_sources``
         given) never forms the smoothed matrix: the leading eigenvectors of the
         (forward–backward) smoothed covariance come from FFT correlations with the tensor and
-        SciPy's Lanczos solver (:mod:`estimators._smoothed_fft`); results equal the explicit
+        SciPy's Lanczos solver (:mod:`estimators.subspace._smoothed_fft`); results equal the explicit
         path's. "auto"
         takes it when the smoothed matrix would hold ≥ 2**22 entries (e.g. 16×64×64 with
-        9×16×16 subarrays: 0.9 s instead of 20 s), else subspace iteration for large matrices.
+        9×16×16 subarrays: 44 M entries), else subspace iteration for large matrices.
     pairing : {"schur", "eig"}, default="schur"
         How the per-dimension frequencies are paired (module notes): the simultaneous Schur
         decomposition (Haardt-Nossek) or the eigenvectors of one fixed combination of the shift
@@ -507,11 +510,11 @@ def esprit_nd(tensor: Array, *, n_sources: int | None = None, n_dims: int | None
         than "eig" beyond Monte-Carlo noise, more accurate near threshold for standard ESPRIT
         (2-D 6x6, K=3, N=10, -5 dB: RMSE 0.170 vs 0.193 rad), and consistent where "eig" is not
         -- two sources whose combination eigenvalues coincide (3-D Unitary, 20 dB: 0.0019 vs
-        0.067 rad; 2-D standard, 20 dB: 0.0028 vs 0.074 rad). Cost with NumPy (numba kernel,
-        3-5 sweeps for K <= 4): about 0.1 ms per problem, 0-12 % of an ``esprit_nd`` call.
-        Other namespaces (CuPy) run the sweeps on the host too: the K x K matrices move to the
-        CPU and the diagonals back (the vectorised batched sweep, kept as the kernel's twin, was
-        kernel-launch bound on an H200: 125-215 ms per single 2-D call with CuPy 14.2).
+        0.067 rad; 2-D standard, 20 dB: 0.0028 vs 0.074 rad). With NumPy the sweeps are a numba
+        kernel (3-5 sweeps for K <= 4), a small part of an ``esprit_nd`` call. Other namespaces
+        (CuPy) run the sweeps on the host too: the K x K matrices move to the CPU and the
+        diagonals back (the vectorised batched sweep, kept as the kernel's twin, is
+        kernel-launch bound on a GPU).
 
     Returns
     -------

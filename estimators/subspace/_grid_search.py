@@ -241,7 +241,7 @@ def find_peaks(spec, k: int, xp, *, use_kernel: bool = True):
 
     Plateaus count once (the first point). When there are fewer than k local maxima the
     remaining indices are the largest other grid points. NumPy input runs
-    :func:`~estimators._subspace_kernels.top_peaks_kernel` first (this vectorised form is its
+    :func:`~estimators.subspace._kernels.top_peaks_kernel` first (this vectorised form is its
     twin, and takes over when some problem has fewer than k local maxima).
     """
     bsz = spec.shape[0]
@@ -385,13 +385,13 @@ def newton_refine(theta, model, u, xp, *, sign: float, step, lower, upper, n_ite
     Steps are clipped to ``step`` (per parameter, the grid spacing), taken only where the Hessian
     is positive definite, and halved up to three times until the objective does not increase.
     For NumPy input, an array-geometry model and a narrow subspace (<= 16 columns; wider ones are
-    faster through BLAS here) the numba kernel
-    :func:`~estimators._subspace_kernels.newton_geometry_kernel` runs the same iteration per
-    source (this vectorised form is its twin; the kernel removes ~2 ms of Python overhead per
-    2-D MUSIC call on an 8x8 UPA). A one-dimensional Vandermonde model runs
-    :func:`~estimators._subspace_kernels.newton_trig_kernel` on the diagonal sums of
+    faster through BLAS) the numba kernel
+    :func:`~estimators.subspace._kernels.newton_geometry_kernel` runs the same iteration per
+    source (this vectorised form is its twin; the kernel removes the per-iteration Python
+    overhead). A one-dimensional Vandermonde model runs
+    :func:`~estimators.subspace._kernels.newton_trig_kernel` on the diagonal sums of
     :math:`\mathbf U\mathbf U^H` (``diag_sums``, computed from ``u`` when not given): O(M) per
-    evaluation instead of O(M r), and no Python loop (1.2 ms -> 0.05 ms per M = 256 MUSIC call).
+    evaluation instead of O(M r), and no Python loop.
     """
     if theta.shape[1] == 0 or theta.shape[0] == 0:
         return theta

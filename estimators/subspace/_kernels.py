@@ -1,4 +1,4 @@
-r"""numba kernels of the subspace toolbox (NumPy input only; twins in ``_subspace_reference``).
+r"""numba kernels of the subspace toolbox (NumPy input only; twins in ``_reference``).
 
 No validation and no Python objects here: the public wrappers check their inputs, allocate the
 outputs and pick these kernels for NumPy arrays (a vectorised ``xp`` path serves other array
@@ -15,12 +15,12 @@ libraries).
   the Aberth-Ehrlich simultaneous iteration (Jacobi updates, vectorised Horner);
   :math:`O(n^2)` per sweep instead of the :math:`O(n^3)` companion-matrix eigenvalues of
   ``numpy.roots`` (twin: ``roots_reference``). Root-MUSIC (PLAIN's too) and
-  :func:`~estimators._rootmusic.polynomial_roots` use it.
+  :func:`estimators.polynomial_roots` use it.
 * :func:`upa_power_kernel` -- the separable az/el power of a uniform planar array.
 * :func:`newton_geometry_kernel` / :func:`newton_trig_kernel` -- the safeguarded Newton
   refinement of MUSIC/OMP peaks for an arbitrary array (az or az/el) and for a Vandermonde
   dimension (from the diagonal sums of :math:`\mathbf U\mathbf U^H`, :math:`O(M)` per
-  evaluation); the vectorised ``_music.newton_refine`` is their twin.
+  evaluation); the vectorised ``_grid_search.newton_refine`` is their twin.
 """
 
 from __future__ import annotations
@@ -184,13 +184,11 @@ def aberth_jacobi_kernel(coefs, max_iter, tol):  # pragma: no cover - jitted
     and moves all of them with the sums :math:`\sum_{j\ne i}1/(z_i - z_j)` of the previous
     positions. Start: around the circle of the geometric-mean root modulus, rotated off the real
     axis, alternating radii rho*0.8 and rho/0.8 (matches the conjugate-reciprocal root pairs of
-    root-MUSIC polynomials; about 3x fewer sweeps than one circle, measured). A root stops when
+    root-MUSIC polynomials; fewer sweeps than one circle). A root stops when
     :math:`|p(z)|` is at the rounding level :math:`8\epsilon\sum_i|p_i||z|^{n-i}` (the only
     reachable criterion for root-MUSIC's near-double roots) or its step is below
-    ``tol``·max(1, |z|). About 1.5x the sweeps of the Gauss-Seidel form (each root updated in
-    turn), each far cheaper: degree 88 208 -> 100 µs, degree 126 447 -> 248 µs, degree 254
-    2.8 -> 1.4 ms (one core; the Gauss-Seidel kernel it replaced was already 3.5x faster than
-    its first version and 13x faster than ``numpy.roots`` at degree 126).
+    ``tol``·max(1, |z|). More sweeps than the Gauss-Seidel form (each root updated in turn), but
+    each sweep is far cheaper (all roots moved at once from the previous positions).
 
     Returns (roots (n,) complex128, converged bool).
     """
@@ -335,8 +333,8 @@ def upa_power_kernel(w, mu_col, out):
     column phases :math:`kd_c\\cos\\vartheta_e\\sin\\phi_a`; out: (B, G_az, G_el) float64 =
     :math:`\\sum_k|\\sum_c e^{-j\\mu_{col}c}W[e, c, k]|^2` (Horner over the columns, one exp per point).
     The azimuth points are the innermost loop on split real/imaginary accumulators, so that the
-    compiler vectorises across them (as in :func:`trig_poly_kernel`): 2x faster than a scalar
-    loop per point on an 8x8 UPA with a 181x181 grid.
+    compiler vectorises across them (as in :func:`trig_poly_kernel`), which is faster than a
+    scalar loop per point.
     """
     n_b, n_e, n_c, r = w.shape
     n_a = mu_col.shape[1]
@@ -375,7 +373,7 @@ def upa_power_kernel(w, mu_col, out):
 def _geometry_objective(az, el, pos, uc, sign, fixed_el, derivs):  # pragma: no cover - jitted
     """sign*||U^H a(az, el)||^2 with gradient/Hessian over (az[, el]) for one direction.
 
-    pos (M, 3) = element positions * 2 pi / lambda; uc (M, r) = conj(U). Twin: ``_music._quad``
+    pos (M, 3) = element positions * 2 pi / lambda; uc (M, r) = conj(U). Twin: ``_grid_search._quad``
     with ``GeometryModel``.
     """
     ca, sa, ce, se = math.cos(az), math.sin(az), math.cos(el), math.sin(el)
@@ -428,7 +426,7 @@ def _geometry_objective(az, el, pos, uc, sign, fixed_el, derivs):  # pragma: no 
 @nb.njit(cache=True)
 def newton_geometry_kernel(theta, el_fixed, pos, uc, sign, step, lower, upper, n_iter, tol):  # pragma: no cover
     """Safeguarded Newton on sign*||U^H a||^2 per (problem, source): theta (B, K, R), R = 1 (az at
-    elevation ``el_fixed``) or 2 (az, el); uc (B, M, r). Same rules as ``_music.newton_refine``:
+    elevation ``el_fixed``) or 2 (az, el); uc (B, M, r). Same rules as ``_grid_search.newton_refine``:
     steps clipped to ``step``, taken only with a positive-definite Hessian, halved up to three
     times until the objective does not increase; stops at a step <= ``tol``."""
     n_b, n_k, n_r = theta.shape
@@ -508,7 +506,7 @@ def newton_trig_kernel(theta, c, sign, step, lower, upper, n_iter, tol):  # prag
     """Safeguarded Newton on sign*||U^H a(mu)||^2 for a Vandermonde a, from the diagonal sums.
 
     theta (B, K) float64 start points; c (B, M) complex128 diagonal sums of U U^H (see
-    ``_music.lowrank_diag_sums``). Same rules as ``_music.newton_refine`` (its vectorised
+    ``_grid_search.lowrank_diag_sums``). Same rules as ``_grid_search.newton_refine`` (its vectorised
     ``HarmonicModel`` path is the twin): steps clipped to ``step``, taken only where the second
     derivative is positive, halved up to three times until the objective does not increase;
     stops at a step <= ``tol``. Returns the refined (B, K).
@@ -547,9 +545,9 @@ def top_peaks_kernel(spec, shape, offsets, deltas, earlier, k, out, counts):  # 
     neighbours outside the grid are :math:`-\\infty`. offsets (n_off, R) int64, deltas (n_off,)
     flat index steps, earlier (n_off,) bool. Writes the flat indices by descending value (ties:
     lower index first) to out (B, k) and the number of local maxima found to counts (B,) -- the
-    caller falls back to the vectorised twin (``_music.find_peaks``) when a row has fewer than
+    caller falls back to the vectorised twin (``_grid_search.find_peaks``) when a row has fewer than
     ``k``. One pass with an early exit per point and an insertion into a k-list, instead of 3^R - 1
-    full-grid comparisons and an argpartition (2-D MUSIC 181x181: 0.7 -> 0.1 ms).
+    full-grid comparisons and an argpartition.
     """
     n_b, n_g = spec.shape
     n_r = shape.shape[0]

@@ -4,7 +4,8 @@ r"""MUSIC: 1-D, 2-D (azimuth/elevation) and N-D (harmonic tensor) grid search wi
     P_{\mathrm{MU}}(\boldsymbol\theta) = \frac{1}{\mathbf a^H\mathbf E_n\mathbf E_n^H\mathbf a}
     = \frac{1}{\|\mathbf a\|^2 - \|\mathbf E_s^H\mathbf a\|^2}
 
-(Schmidt; REFERENCES.md 3.1). The spectrum is evaluated in the signal-subspace form
+(R. O. Schmidt, "Multiple emitter location and signal parameter estimation," IEEE Trans.
+Antennas Propag. 34(3), 1986). The spectrum is evaluated in the signal-subspace form
 (:math:`K` columns instead of :math:`M-K`) and never through a materialised
 :math:`M\times G` steering matrix:
 
@@ -346,7 +347,8 @@ def music_nd(tensor: Array, *, n_sources: int, grids, subarray_shape=None, snaps
     .. math::
         \mathcal X[i_1, \dots, i_R] = \sum_{k=1}^{K} b_k\prod_{r=1}^{R}e^{j\mu_{r,k}i_r} + \mathcal N,
 
-    with multidimensional smoothing (REFERENCES.md 5.4) for single snapshots. The spectrum on
+    with multidimensional smoothing (Hua, IEEE Trans. SP 40(9), 1992; Thakre et al., IEEE Trans. SP
+    58(5), 2010) for single snapshots. The spectrum on
     the product grid is computed by mode products with the per-dimension Vandermonde factors
     (never the Kronecker steering matrix), chunked over the first grid dimension.
 

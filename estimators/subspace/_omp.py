@@ -11,7 +11,9 @@ Mamandipoor-Ramasamy-Madhow), which removes the grid bias.
 Multidimensional (Kronecker) dictionaries :math:`\mathbf a = \mathbf a_1\otimes\cdots\otimes\mathbf a_R`
 are never formed: the correlations are mode products of the residual tensor with the
 per-dimension Vandermonde factors :math:`\mathcal R\times_1\mathbf A_1^H\cdots\times_R\mathbf A_R^H`
-(REFERENCES.md 8, Kronecker OMP), and only the selected atoms are built for the refit.
+(Kronecker OMP: C. F. Caiafa and A. Cichocki, "Computing sparse representations of
+multidimensional signals using Kronecker bases," Neural Computation 25(1), 2013), and only the
+selected atoms are built for the refit.
 """
 
 from __future__ import annotations

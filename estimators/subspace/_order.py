@@ -8,7 +8,8 @@ smallest,
     \mathrm{AIC}(k) = 2N(M-k)\ln\frac{a_k}{g_k} + 2k(2M-k),\qquad
     \mathrm{MDL}(k) = N(M-k)\ln\frac{a_k}{g_k} + \tfrac12k(2M-k)\ln N,
 
-and :math:`\hat K = \arg\min_{k=0,\dots,M-1}` (REFERENCES.md 6).
+and :math:`\hat K = \arg\min_{k=0,\dots,M-1}` (M. Wax and T. Kailath, "Detection of signals by
+information theoretic criteria," IEEE Trans. ASSP 33(2):387-392, 1985).
 """
 
 from __future__ import annotations
@@ -38,7 +39,8 @@ def aic(data: Array | None = None, *, covariance: bool = False, eigenvalues: Arr
     n_snapshots : int, optional
         Number of independent snapshots :math:`N` behind the covariance. After smoothing or
         forward-backward averaging the effective number is smaller than the column count and the
-        penalty is only approximate (REFERENCES.md 6).
+        penalty is only approximate (for a form adapted to forward-backward averaging see Xu, Roy
+        and Kailath, IEEE Trans. SP 42(1), 1994).
 
     Returns
     -------

@@ -1,4 +1,4 @@
-"""Plain-NumPy twins of the numba kernels in ``_subspace_kernels`` (used by the tests only).
+"""Plain-NumPy twins of the numba kernels in ``_kernels`` (used by the tests only).
 
 Each twin computes the same quantity in the most readable vectorised way (materialising the
 steering matrix, or calling ``numpy.roots``); the hypothesis tests compare kernel and twin.

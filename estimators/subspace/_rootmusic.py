@@ -9,8 +9,8 @@ With :math:`\mathbf C = \mathbf E_n\mathbf E_n^H = \mathbf I - \mathbf E_s\mathb
 and :math:`z^{M-1}p(z)` has the coefficients :math:`[c_{M-1}, \dots, c_0, \dots, c_{-(M-1)}]`
 (highest power first). Its roots come in conjugate-reciprocal pairs :math:`(z, 1/z^*)`; of the
 :math:`M-1` roots of smallest modulus the :math:`K` closest to the unit circle give
-:math:`\hat\mu_k = \arg z_k` (REFERENCES.md 3.2). For a steering vector :math:`[e^{j\mu i}]` the
-root lies at :math:`e^{+j\mu}`.
+:math:`\hat\mu_k = \arg z_k` (Barabell 1983; Rao and Hari 1989). For a steering vector
+:math:`[e^{j\mu i}]` the root lies at :math:`e^{+j\mu}`.
 
 Frequency convention for OFDM dimensions: the subcarrier factor :math:`e^{-j2\pi k\Delta f\tau}`
 gives :math:`\mu = -2\pi\Delta f\tau` and the symbol factor :math:`e^{+j2\pi f_D tT_O}` gives
@@ -181,9 +181,8 @@ def polynomial_roots(coefs: Array, *, method: str = "aberth", max_iter: int = 20
     Notes
     -----
     Other namespaces than NumPy root batches below ``_DEVICE_ROOTS_MIN`` problems on the host
-    (numba kernel) and move the roots back: on an H200 with CuPy 14.2 the vectorised Aberth
-    iteration is launch-bound, 47 ms for one degree-30 polynomial, and 1000 of them took about
-    as long on the GPU as on one CPU core; larger batches stay on the device.
+    (numba kernel) and move the roots back: the vectorised Aberth iteration is kernel-launch
+    bound on a GPU, so small batches are faster on the host; larger batches stay on the device.
     """
     xp = get_xp(coefs)
     if not is_numpy_namespace(xp) and coefs.shape[0] < _DEVICE_ROOTS_MIN:

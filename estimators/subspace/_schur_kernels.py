@@ -38,7 +38,7 @@ Real matrices are handled in complex arithmetic with real :math:`t` (exactly rea
 and :func:`ssd_sweeps_xp` (its vectorised twin in any array namespace with complex arithmetic
 and item assignment -- NumPy, CuPy -- batched over the leading axis with per-problem
 convergence masks) do the same arithmetic in the same order. No validation here: the caller
-(:func:`estimators._esprit`) prepares contiguous ``complex128`` input.
+(:func:`estimators.subspace._esprit.schur_pairing`) prepares contiguous ``complex128`` input.
 
 References
 ----------

@@ -1,6 +1,9 @@
 r"""Signal subspace of a multidimensionally smoothed single-snapshot tensor, without the smoothed matrix.
 
-Multidimensional smoothing (REFERENCES.md §5.4) of a tensor :math:`\mathcal X` of size
+Multidimensional smoothing (Y. Hua, "Estimating two-dimensional frequencies by matrix enhancement
+and matrix pencil," IEEE Trans. SP 40(9), 1992; Thakre, Haardt, Roemer, Giridhar, "Tensor-based
+spatial smoothing (TB-SS) using multiple snapshots," IEEE Trans. SP 58(5), 2010) of a tensor
+:math:`\mathcal X` of size
 :math:`M_1\times\dots\times M_R` with subarrays :math:`m_r` stacks :math:`n = \prod_r L_r`,
 :math:`L_r = M_r - m_r + 1`, shifted subtensors as the columns of
 :math:`\mathbf X_s \in \mathbb C^{P\times n}`, :math:`P = \prod_r m_r`. Forming

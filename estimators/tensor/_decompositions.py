@@ -14,8 +14,8 @@ Conventions (those of TensorLy and Kolda & Bader):
 * CP: :math:`\mathcal X = \sum_r w_r\, \mathbf a^{(1)}_r \circ \cdots \circ \mathbf a^{(N)}_r`
   (no conjugation); Tucker: :math:`\mathcal X = \mathcal G \times_1 \mathbf U_1 \cdots \times_N \mathbf U_N`.
 
-Why not only TensorLy (0.10, measured on this machine with one BLAS thread, 64^3 complex tensor,
-rank 4; ``benchmarks/bench_tensor.py`` repeats the measurements):
+Why not only TensorLy (0.10; ``benchmarks/bench_tensor.py`` compares the two on a 64^3 complex
+tensor of rank 4, figures in ``docs/performance.md``):
 
 * ``tensorly.unfold``/``fold``/``tenalg.mode_dot``/``multi_mode_dot`` (``transpose=True`` takes the
   conjugate transpose) and ``cp_to_tensor``/``tucker_to_tensor`` are correct for complex data; the
@@ -25,11 +25,11 @@ rank 4; ``benchmarks/bench_tensor.py`` repeats the measurements):
 * ``tensorly.decomposition.parafac`` with ``init="random"`` draws **real** factors for complex
   data (the initial imaginary parts are zero); over 10 seeds it reached the SVD-init error 6-7
   times against 7-9 for complex random factors (single seeds end at a relative error of ~0.5).
-  With ``init="svd"`` it is correct but spends ~100 ms in full SVDs of the unfoldings.
+  With ``init="svd"`` it is correct but computes full SVDs of the unfoldings.
   :func:`cp_als` draws complex random factors and by default initialises from a Gram-eigh HOSVD
-  (15 ms in total against 100 ms, same error).
+  (cheaper than the full SVDs, same error).
 * ``tensorly.decomposition.tucker`` is correct for complex data but computes full SVDs of the
-  unfoldings (~100 ms); :func:`hosvd`/:func:`tucker` use the eigendecomposition of the mode Gram
+  unfoldings; :func:`hosvd`/:func:`tucker` use the eigendecomposition of the mode Gram
   matrices :math:`\mathbf X_{(n)}\mathbf X_{(n)}^H` (one GEMM and a small ``eigh`` per mode).
 """
 
@@ -233,9 +233,8 @@ def _top_svd(xp, xn, r: int):
 def _gram_top_eig(xp, x, mode: int, b: int, r: int):
     """Leading r eigenpairs of X_(n) X_(n)^H (singular values and left singular vectors).
 
-    On NumPy this calls BLAS ``herk``/``syrk`` (half the flops of a GEMM, no conjugated copy):
-    measured 1.8 ms against 3.4 ms for ``A @ A.conj().T`` on a 64 x 4096 complex unfolding with
-    one thread. Other namespaces use the generic GEMM.
+    On NumPy this calls BLAS ``herk``/``syrk`` (half the flops of a GEMM, no conjugated copy)
+    instead of ``A @ A.conj().T``. Other namespaces use the generic GEMM.
     """
     if not (is_numpy_namespace(xp) and x.dtype in (np.complex128, np.complex64, np.float64, np.float32)):
         return _top_eig(xp, gram(xp, x, mode, b), r)

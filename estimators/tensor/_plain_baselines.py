@@ -1,4 +1,8 @@
-r"""Baselines for PLAIN (PLAIN.md §10): sequential and joint 3-D estimation on the OFDM tensor.
+r"""Baselines for PLAIN: sequential and joint 3-D estimation on the OFDM tensor.
+
+The "practical sequential and joint estimation baselines" that Tahir, Svoboda, Rupp
+(arXiv:2503.21242) compare PLAIN with, in the taxonomy of the MIMO-OFDM ISAC tutorial
+arXiv:2504.19091 (their exact definitions are not part of PLAIN's reference code).
 
 Both take the same input as :func:`estimators.plain` (a channel tensor, the receive ULA and the
 numerology) and the same stage-1 compression options, so the comparison isolates the estimation
@@ -192,7 +196,7 @@ def sequential_estimator(tensor: Array, *, geometry: ArrayGeometry, numerology: 
                          selection: str | None = None, n_objects: int | None = None,
                          doppler_subarray: int | None = None, smoothing_steps: Sequence[int] = (1, 10, 30),
                          max_virtual_snapshots: int = 100, rng=None) -> BaselineResult:
-    r"""Sequential baseline (PLAIN.md §10.1): angle → delay per beam → Doppler per (angle, delay).
+    r"""Sequential baseline: angle → delay per beam → Doppler per (angle, delay).
 
     1. **Angles**: PLAIN's per-mode routine on the antenna mode (FB covariance, AIC,
        signal-subspace root-MUSIC).
@@ -303,7 +307,7 @@ def joint_esprit_estimator(tensor: Array, *, geometry: ArrayGeometry, numerology
                            selection: str | None = None, n_objects: int | None = None,
                            subarray_shape: Sequence[int] | None = None, smoothing_steps: Sequence[int] = (1, 10, 30),
                            max_virtual_snapshots: int = 100, rng=None) -> BaselineResult:
-    r"""Joint baseline (PLAIN.md §10.2): 3-D Unitary ESPRIT with multidimensional smoothing.
+    r"""Joint baseline: 3-D Unitary ESPRIT with multidimensional smoothing.
 
     Runs :func:`estimators.esprit_nd` (subspace toolbox: smoothing with subarrays
     :math:`(M^s_1, M^s_2, M^s_3)`, real-valued Unitary transform, signal subspace, three

@@ -195,9 +195,8 @@ def compress(xp, x, method, d, steps, cap, rng) -> CompressedTensor:
 def _block_mean(xp, x, axis: int, delta: int):
     """Mean of ``delta`` consecutive samples along ``axis``.
 
-    The last axis uses a GEMV with a ones vector, the others a sum of ``delta`` strided slices:
-    measured 2.4 ms against 4.9 ms for chained ``mean`` reductions on the released 16x180x560
-    tensor (one thread).
+    The last axis uses a GEMV with a ones vector, the others a sum of ``delta`` strided slices,
+    instead of chained ``mean`` reductions.
     """
     if delta == 1:
         return x

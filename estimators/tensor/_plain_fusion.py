@@ -68,7 +68,7 @@ this; inverse and pseudo-inverse then differ by rounding only (relative ~cond * 
 
 
 def tensor_omp(xp, y, dicts, n_sel: int):
-    r"""Tensor-OMP with a Tucker least-squares refit on the unique selected atoms (PLAIN.md §6.2).
+    r"""Tensor-OMP with a Tucker least-squares refit on the unique selected atoms (PLAIN's default fusion).
 
     Same iterates as the definition (:func:`_tensor_omp_direct`), computed in the candidate
     domain: with :math:`\mathcal C_0 = \mathcal H'\times_m\hat{\mathbf A}_m^H` (once) and the
@@ -80,8 +80,7 @@ def tensor_omp(xp, y, dicts, n_sel: int):
 
     On NumPy the selection loop is one numba kernel (:func:`_plain_kernels.tensor_omp_kernel`,
     inverse refits; it declines Grams with a condition number above :data:`_OMP_MAX_COND`), else
-    :func:`_tensor_omp_xp` (pseudo-inverse refits, any namespace; the kernel's twin). Measured
-    1.13 -> 0.26 ms on the released example (one thread).
+    :func:`_tensor_omp_xp` (pseudo-inverse refits, any namespace; the kernel's twin).
     """
     ks = tuple(int(a.shape[1]) for a in dicts)
     n_sel = min(n_sel, math.prod(ks))

@@ -1,15 +1,14 @@
-r"""numba kernels for PLAIN on NumPy input, each with a NumPy twin in ``_plain`` (tests: test_plain_kernels.py).
+r"""numba kernels for PLAIN on NumPy input, each with a NumPy twin in ``_plain_*`` (tests: test_plain_kernels.py).
 
-* :func:`block_average_kernel` -- block-averaging compression in one pass (twin: ``_block_mean`` per
-  axis): the 16×180×560 released-example tensor averaged by (1, 4, 14) in ≈0.9 ms instead of
-  ≈2–4 ms for the per-axis NumPy reductions (one thread, this machine).
+* :func:`block_average_kernel` -- block-averaging compression in one pass (twin:
+  ``_plain_compression._block_mean`` per axis), instead of one NumPy reduction per axis.
 * :func:`fb_real_rows_kernel`, :func:`fb_real_cols_kernel` -- the rows
   :math:`[\mathrm{Re}, \mathrm{Im}](\mathbf Q^H\mathbf Y)` of a mode unfolding, whose Gram is the
-  real form of the forward-backward covariance (twin: ``_fb_real_rows_np``).
-* :func:`plain_ic_kernel` -- PLAIN's information criterion (twin: ``_aic_np``).
+  real form of the forward-backward covariance (twin: ``_plain_modes._fb_real_rows_np``).
+* :func:`plain_ic_kernel` -- PLAIN's information criterion (twin: ``_plain_modes._aic_np``).
 * :func:`signal_root_music_kernel` with the toolbox's ``aberth_jacobi_kernel`` -- one mode's root-MUSIC
-  (twin: ``_signal_root_music_np``).
-* :func:`tensor_omp_kernel` -- the Tensor-OMP selection loop (twin: ``_tensor_omp_xp``).
+  (twin: ``_plain_modes._signal_root_music_np``).
+* :func:`tensor_omp_kernel` -- the Tensor-OMP selection loop (twin: ``_plain_fusion._tensor_omp_xp``).
 """
 
 from __future__ import annotations
@@ -52,7 +51,7 @@ def block_average_kernel(x, d1, d2, d3):  # pragma: no cover - jitted
 
 
 # ------------------------------------------------------------------------------------------------
-# Tensor-OMP selection loop (twin: ``_plain._tensor_omp_xp``)
+# Tensor-OMP selection loop (twin: ``_plain_fusion._tensor_omp_xp``)
 # ------------------------------------------------------------------------------------------------
 @nb.njit(cache=True)
 def _cond_at_most(g, max_cond):  # pragma: no cover - jitted
@@ -98,7 +97,7 @@ def _mode_product(x, mat, axis):  # pragma: no cover - jitted
 
 @nb.njit(cache=True)
 def tensor_omp_kernel(c0, g1, g2, g3, n_sel, max_cond):  # pragma: no cover - jitted
-    r"""Tensor-OMP in the candidate domain (the iterations of ``_plain._tensor_omp_xp``).
+    r"""Tensor-OMP in the candidate domain (the iterations of ``_plain_fusion._tensor_omp_xp``).
 
     ``c0`` (S, K1, K2, K3) complex128 is :math:`\mathcal H'\times_m\mathbf A_m^H`, ``g_m`` the
     dictionary Grams :math:`\mathbf A_m^H\mathbf A_m` (K_m, K_m). Each iteration picks the triple of
@@ -196,7 +195,7 @@ def tensor_omp_kernel(c0, g1, g2, g3, n_sel, max_cond):  # pragma: no cover - ji
 
 
 # ------------------------------------------------------------------------------------------------
-# signal-subspace root-MUSIC of one mode (twin: ``_plain._signal_root_music_np``)
+# signal-subspace root-MUSIC of one mode (twin: ``_plain_modes._signal_root_music_np``)
 # ------------------------------------------------------------------------------------------------
 
 
@@ -261,7 +260,7 @@ def signal_root_music_kernel(vs, k, merge, max_iter, tol):  # pragma: no cover -
 
 
 # ------------------------------------------------------------------------------------------------
-# real-valued forward-backward covariance rows (twin: ``_plain._fb_real_rows_np``)
+# real-valued forward-backward covariance rows (twin: ``_plain_modes._fb_real_rows_np``)
 # ------------------------------------------------------------------------------------------------
 @nb.njit(cache=True)
 def fb_real_rows_kernel(y3):  # pragma: no cover - jitted

@@ -1,7 +1,9 @@
 r"""Classic OFDM radar processing: range–Doppler periodogram, beamscan, peak picking.
 
-The baseline every subspace estimator is compared with (Sturm & Wiesbeck; REFERENCES.md §7).
-Input is the per-RE channel estimate :math:`F[r, k, t]` (symbols already divided out). The
+The baseline every subspace estimator is compared with (C. Sturm and W. Wiesbeck, "Waveform
+design and signal processing aspects for fusion of wireless communications and radar sensing,"
+Proc. IEEE 99(7):1236-1259, 2011). Input is the per-RE channel estimate :math:`F[r, k, t]`
+(symbols already divided out). The
 range profile is an inverse DFT over subcarriers (the delay factor is :math:`e^{-j2\pi k\Delta f\tau}`),
 the Doppler profile a DFT over symbols (:math:`e^{+j2\pi f_D tT_O}`), both windowed and zero-padded;
 the range–Doppler map sums the power over antennas (non-coherent), and each detected cell gets a
