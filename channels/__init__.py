@@ -24,14 +24,14 @@ __all__ = [
     "uplink_paths",
 ]
 
-# --- uplink multi-user ISAC geometry and the location-domain dictionary (issue 5) ---------------
+# --- uplink multi-user ISAC geometry and the location-domain dictionary ---------------------
 from ._uplink import UplinkGeometry, draw_uplink_geometry, uplink_channel
 from ._location_dictionary import LocationDictionary, location_dictionary, uniform_location_grid
 
 __all__ += ["UplinkGeometry", "draw_uplink_geometry", "uplink_channel",
             "LocationDictionary", "location_dictionary", "uniform_location_grid"]
 
-# --- geometric city model: site-specific, spatially consistent CSI (issue 6) --------------------
+# --- geometric city model: site-specific, spatially consistent CSI --------------------------
 from ._city import (
     SITE_SPECS,
     CityChannel,

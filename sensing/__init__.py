@@ -71,7 +71,7 @@ __all__ = [
     "__version__",
 ]
 
-# --- datasets, sweeps, metrics (issue 2: data/sweep/metrics layer) ---
+# --- datasets, sweeps, metrics ---
 from ._io import dataset_info, load_dataset, save_dataset
 from ._sweep import SweepResult, TrialRngs, grid, load_results, run_sweep, trial_rngs
 from ._metrics import Match, assigned_rmse, match_estimates, rmse
@@ -83,7 +83,7 @@ __all__ += [
 ]
 # plotting stays a submodule (sensing.plotting) so that importing sensing never loads matplotlib
 
-# --- SSB beam sweep and L1-RSRP reports (issue 6: site-specific CSI) ---
+# --- SSB beam sweep and L1-RSRP reports ---
 from ._ssb import (
     RSRP_ABS_MAX_DBM,
     RSRP_ABS_MIN_DBM,
