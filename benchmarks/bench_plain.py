@@ -1,11 +1,11 @@
 """PLAIN against the uncompressed, sequential and joint estimators on the released example.
 
-The released example of Tahir, Svoboda, Rupp (arXiv:2503.21242; PLAIN.md §3.4) through
+The released example of Tahir, Svoboda, Rupp (arXiv:2503.21242, Sec. V, and its reference code's `main.m`) through
 ``scenarios.isac_ofdm.plain_preset()``: 26 GHz, 16-antenna ULA, 180 subcarriers × 560 symbols,
 6 objects, BPSK data, UMa-LoS path loss. For every method it prints the median wall time per call
 (after a warm-up call) and the RMSE per dimension over optimally matched estimates (Hungarian
 assignment on resolution-scaled distances, pooled over paths and realisations), next to both
-CRBs, then the issue's goals:
+CRBs, then the performance targets:
 
 * PLAIN ≥ 50× faster than the uncompressed estimator at ≤ 1.2× its RMSE,
 * PLAIN ≥ 10× faster than the joint baseline,

@@ -9,7 +9,7 @@ Two test tensors (complex128, 64 x 64 x 64):
 For each it prints the median wall time over repeats (after a warm-up) and the relative
 reconstruction error of: the truncated HOSVD (ours, Gram-eigh; TensorLy has no HOSVD, its
 ``tucker(..., n_iter_max=1)`` is the nearest), Tucker/HOOI, CP-ALS with SVD init (ours) against
-TensorLy's ``parafac`` with SVD and random init, and one mode product. Goals from the issue: CP-ALS
+TensorLy's ``parafac`` with SVD and random init, and one mode product. Targets: CP-ALS
 <= ~15 ms and HOSVD <= ~12 ms at TensorLy's error.
 
     OMP_NUM_THREADS=1 python benchmarks/bench_tensor.py

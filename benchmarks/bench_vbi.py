@@ -3,7 +3,7 @@
 Complex linear model y = Phi x + w with M = 128 measurements, K nonzero coefficients (complex
 Gaussian) and N = 256, 1024, 4096 atoms, for two dictionaries: i.i.d. complex Gaussian columns
 and an oversampled 2-D angle-delay dictionary (coherent neighbours, 8 x 16 measurements, grid
-oversampled in both dimensions). NMSE is judged on the channel h = Phi x (docs/BISVBI.md §14).
+oversampled in both dimensions). NMSE is judged on the channel h = Phi x (the quantity the uplink estimators return).
 
 Methods: ``sc_vbi`` (|S| x |S| solves only), ``vbi`` with the Woodbury form (M x M solves, the
 fair full-inverse baseline when M < N) and ``vbi`` with the N x N inverse (timed on its first
@@ -63,7 +63,7 @@ def problem(rng, phi, k, snr_db):
 
 def run(fn, y, phi, h, sync=None, k=8, **kw):
     # a sparsity-aware prior activity keeps the full-inverse baseline from fitting noise on many
-    # atoms at large N (docs/BISVBI.md §14: tune the baseline fairly); SC-VBI does not depend on it
+    # atoms at large N (a baseline tuned fairly); SC-VBI does not depend on it
     kw.setdefault("support_probability", min(0.05, 4 * k / phi.shape[1]))
     t0 = time.perf_counter()
     r = fn(y, phi, **kw)

@@ -112,7 +112,7 @@ def test_ofdm_map_gives_the_range_doppler_closed_forms():
     r = crb_harmonic(hm.frequencies, np.array([np.sqrt(snr)]), shape=(4, 64, 14), noise_variance=1.0,
                      scale=hm.scale, parameters=hm.parameters, units=hm.units)
     m_tot = 4 * 64 * 14
-    var_tau = 6.0 / ((2 * np.pi * 120e3) ** 2 * snr * m_tot * (64 ** 2 - 1))         # REFERENCES.md 7
+    var_tau = 6.0 / ((2 * np.pi * 120e3) ** 2 * snr * m_tot * (64 ** 2 - 1))         # Rife & Boorstyn 1974, single tone
     var_fd = 6.0 / ((2 * np.pi * num.symbol_duration_s) ** 2 * snr * m_tot * (14 ** 2 - 1))
     assert r.std[0, 1] ** 2 == pytest.approx(var_tau, rel=1e-9)
     assert r.std[0, 2] ** 2 == pytest.approx(var_fd, rel=1e-9)

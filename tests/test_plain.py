@@ -40,7 +40,7 @@ def small_paths(az=(-0.5, 0.1, 0.6), dist=(100.0, 600.0, 1200.0), vel=(-40.0, 10
 
 
 def released():
-    """The released example's truth (PLAIN.md §3.4), package angle convention."""
+    """The released example's truth (arXiv:2503.21242, Sec. V; reference code `main.m`), package angle convention."""
     from channels import uma_los_path_loss_db
 
     num = Numerology(26e9, 60e3, 180, 560, fft_size=225)
@@ -155,7 +155,7 @@ def test_root_selection_equals_the_reference_rule_on_noisy_data(rng):
     r = normalise_fb(y @ y.conj().T / 60)
     vs = np.linalg.eigh(r)[1][:, ::-1][:, :k]
     got, radii = _signal_root_music(vs, k, "numpy")
-    # reference rule (PLAIN.md §5 step 6) written out: noise-subspace polynomial, |z| <= 1, sort
+    # reference rule (PLAIN's reference code) written out: noise-subspace polynomial, |z| <= 1, sort
     cmat = np.eye(m) - vs @ vs.conj().T
     c = np.array([np.trace(cmat, offset=l) for l in range(-(m - 1), m)])      # c_l, l = -(m-1)..m-1
     roots = np.roots(c[::-1])
@@ -303,7 +303,7 @@ def test_noisy_released_example_tracks_the_crb(rng):
     rmse = np.sqrt(np.mean(np.asarray(errs), axis=(0, 2)))
     crb = [float(x) for x in crb_plain_joint(p, geometry=arr, numerology=num, noise_variance=sigma2).rmse()]
     ratio = rmse / crb
-    # PLAIN.md §11: roughly parallel to the CRB with a gap of ~1.5-3x (velocity pools the static objects)
+    # as in arXiv:2503.21242's figures: roughly parallel to the CRB with a gap of ~1.5-3x (velocity pools the static objects)
     assert np.all(ratio < 4.0) and np.all(ratio > 0.3), ratio
 
 

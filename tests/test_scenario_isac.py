@@ -29,7 +29,7 @@ def test_generate_carries_consistent_truth():
 def test_plain_preset_matches_paper_table():
     cfg = plain_preset()
     ds = generate(replace(cfg, n_symbols=56, snr_db=10.0), rng=0)
-    # PLAIN.md 3.4: path lengths after delay quantisation
+    # the released example (arXiv:2503.21242): path lengths after delay quantisation
     np.testing.assert_allclose(ds.truth.distances_m, [44.41, 111.03, 199.86, 266.48, 333.10, 399.72], atol=0.01)
     np.testing.assert_allclose(np.rad2deg(ds.truth.azimuths_rad), [60, 36, 12, -12, -36, -60], atol=1e-9)
     np.testing.assert_allclose(ds.truth.velocities_mps * 3.6, [0, 5, 0, 15, 0, 25], atol=1e-9)

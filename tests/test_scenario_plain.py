@@ -35,7 +35,7 @@ def test_plain_quick_run_writes_figure_tables_and_dataset(tmp_path, capsys):
     for n in ("plain", "sequential", "joint"):
         assert float(rm[f"{n}_success_rate"][1]) == 1.0
         assert float(rm[f"{n}_wrong_count_rate"][1]) == 0.0
-    # PLAIN at 10 dB: within a small factor of the joint CRB in every dimension (PLAIN.md §11)
+    # PLAIN at 10 dB: within a small factor of the joint CRB in every dimension (as in arXiv:2503.21242's figures)
     for k in ("az", "dist", "vel"):
         ratio = float(rm[f"plain_rmse_{k}"][1]) / float(rm[f"crb_joint_{k}"][1])
         assert 0.2 < ratio < 5.0, (k, ratio)
