@@ -90,6 +90,18 @@ def sample_covariance(snapshots: Array) -> Array:
     -------
     array, shape (..., n_elements, n_elements), complex
         Hermitian; complex64 for single-precision input, complex128 otherwise; same namespace.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from estimators import sample_covariance
+    >>> rng = np.random.default_rng(0)
+    >>> x = rng.standard_normal((4, 200)) + 1j * rng.standard_normal((4, 200))
+    >>> r = sample_covariance(x)
+    >>> r.shape, bool(np.allclose(r, r.conj().T))
+    ((4, 4), True)
+    >>> float(np.round(np.real(np.trace(r)) / 4, 0))     # per-element power of the unit-variance parts
+    2.0
     """
     xp = get_xp(snapshots)
     x = check_array(snapshots, "snapshots", min_ndim=2, kind=_DATA_KINDS, xp=xp)
@@ -112,6 +124,17 @@ def forward_backward(covariance: Array) -> Array:
     -------
     array, shape (..., n, n), complex
         Persymmetric and Hermitian when the input is Hermitian.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from estimators import forward_backward, sample_covariance
+    >>> rng = np.random.default_rng(0)
+    >>> r = sample_covariance(rng.standard_normal((4, 50)) + 1j * rng.standard_normal((4, 50)))
+    >>> rfb = forward_backward(r)
+    >>> j = np.eye(4)[::-1]                              # exchange matrix
+    >>> bool(np.allclose(rfb, j @ rfb.conj() @ j)), bool(np.allclose(rfb, rfb.conj().T))
+    (True, True)
     """
     xp = get_xp(covariance)
     r = check_square(covariance, "covariance", xp)
@@ -147,6 +170,23 @@ def spatial_smoothing(data: Array, *, subarray_size: int, covariance: bool = Fal
     Returns
     -------
     array, shape (..., subarray_size, subarray_size), complex
+
+    Examples
+    --------
+    Two coherent sources (identical signals) make the covariance rank one; smoothing over
+    subarrays of 6 of the 8 elements restores rank two, so MUSIC resolves both:
+
+    >>> import numpy as np
+    >>> from sensing import steering_vector, ula
+    >>> from estimators import music, spatial_smoothing
+    >>> g = ula(8, 0.5)
+    >>> s = np.exp(2j * np.pi * np.random.default_rng(0).random(50))
+    >>> x = steering_vector(g, np.array([-0.3, 0.4]), wavelength_m=1.0) @ np.vstack([s, s])
+    >>> r = spatial_smoothing(x, subarray_size=6)
+    >>> r.shape, int(np.sum(np.linalg.eigvalsh(r) > 1e-6 * np.abs(r).max()))
+    ((6, 6), 2)
+    >>> np.round(music(r, n_sources=2, covariance=True, geometry=ula(6, 0.5), wavelength_m=1.0).estimates, 3)
+    array([-0.3,  0.4])
     """
     xp = get_xp(data)
     check_bool(covariance, "covariance")
@@ -201,6 +241,17 @@ def multidimensional_smoothing(tensor: Array, *, subarray_shape, snapshots: bool
     -------
     array, shape (..., prod(M_r^s), prod(L_r) * n_snapshots [* 2]), complex
         Columns ordered shift-major then snapshot; namespace and precision of the input.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from estimators import multidimensional_smoothing
+    >>> t = np.exp(1j * 0.4 * np.arange(6))[:, None] * np.exp(-1j * 0.9 * np.arange(5))[None, :]
+    >>> x = multidimensional_smoothing(t, subarray_shape=(4, 3))
+    >>> x.shape                                          # (4*3, (6-4+1)*(5-3+1))
+    (12, 9)
+    >>> int(np.linalg.matrix_rank(x, tol=1e-8))          # one harmonic -> rank one
+    1
     """
     xp = get_xp(tensor)
     shape = check_shape_seq(subarray_shape, "subarray_shape")

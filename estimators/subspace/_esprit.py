@@ -407,6 +407,20 @@ def esprit(data: Array, *, n_sources: int | None = None, geometry: ArrayGeometry
     ----------
     R. Roy and T. Kailath, "ESPRIT - estimation of signal parameters via rotational invariance
     techniques," IEEE Trans. ASSP, 37(7), 1989.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sensing import steering_vector, ula
+    >>> from estimators import esprit
+    >>> g = ula(8, 0.5)
+    >>> rng = np.random.default_rng(0)
+    >>> s = rng.standard_normal((2, 100)) + 1j * rng.standard_normal((2, 100))
+    >>> x = steering_vector(g, np.array([-0.4, 0.3]), wavelength_m=1.0) @ s
+    >>> x = x + 0.05 * (rng.standard_normal(x.shape) + 1j * rng.standard_normal(x.shape))
+    >>> est = esprit(x, n_sources=2, geometry=g, wavelength_m=1.0)
+    >>> np.round(est.estimates, 2), np.round(est.frequencies, 2)   # azimuth [rad], mu = pi sin(az)
+    (array([-0.4,  0.3]), array([-1.22,  0.93]))
     """
     xp = get_xp(data)
     prep, dims, lam, d_ula = _line_iv(xp, data, geometry, wavelength_m, covariance, smoothing,
@@ -444,6 +458,19 @@ def unitary_esprit(data: Array, *, n_sources: int | None = None, geometry: Array
     ----------
     M. Haardt and J. A. Nossek, "Unitary ESPRIT: how to obtain increased estimation accuracy with
     a reduced computational burden," IEEE Trans. Signal Process., 43(5), 1995.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sensing import steering_vector, ula
+    >>> from estimators import unitary_esprit
+    >>> g = ula(8, 0.5)
+    >>> rng = np.random.default_rng(0)
+    >>> s = rng.standard_normal((2, 100)) + 1j * rng.standard_normal((2, 100))
+    >>> x = steering_vector(g, np.array([-0.4, 0.3]), wavelength_m=1.0) @ s
+    >>> x = x + 0.05 * (rng.standard_normal(x.shape) + 1j * rng.standard_normal(x.shape))
+    >>> np.round(unitary_esprit(x, n_sources=2, geometry=g, wavelength_m=1.0).estimates, 2)
+    array([-0.4,  0.3])
     """
     xp = get_xp(data)
     prep, dims, lam, d_ula = _line_iv(xp, data, geometry, wavelength_m, covariance, smoothing, False, method)
@@ -536,6 +563,18 @@ def esprit_nd(tensor: Array, *, n_sources: int | None = None, n_dims: int | None
     Signal Process., 46(1), 1998. M. D. Zoltowski, M. Haardt and C. P. Mathews, IEEE Trans. Signal
     Process., 44(2), 1996. A. Thakre, M. Haardt, F. Roemer and K. Giridhar, IEEE Trans. Signal
     Process., 58(5), 2010.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from estimators import esprit_nd
+    >>> n = [np.arange(d) for d in (6, 7, 5)]
+    >>> t = sum(np.einsum("i,j,k->ijk", *[np.exp(1j * m * k) for m, k in zip(mu, n)])
+    ...         for mu in [(0.4, -1.0, 0.7), (-0.9, 0.6, -1.5)])
+    >>> est = esprit_nd(t, n_sources=2, subarray_shape=(4, 4, 3))
+    >>> np.round(est.estimates, 3)                       # paired (mu_1, mu_2, mu_3) per source
+    array([[-0.9,  0.6, -1.5],
+           [ 0.4, -1. ,  0.7]])
     """
     xp = get_xp(tensor)
     check_bool(unitary, "unitary")

@@ -208,6 +208,20 @@ def music(data: Array, *, n_sources: int | None = None, geometry: ArrayGeometry 
     ----------
     R. O. Schmidt, "Multiple emitter location and signal parameter estimation," IEEE Trans.
     Antennas Propag., 34(3), 1986.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sensing import steering_vector, ula
+    >>> from estimators import music
+    >>> g = ula(8, 0.5)
+    >>> rng = np.random.default_rng(0)
+    >>> s = rng.standard_normal((2, 100)) + 1j * rng.standard_normal((2, 100))
+    >>> x = steering_vector(g, np.array([-0.4, 0.3]), wavelength_m=1.0) @ s
+    >>> x = x + 0.05 * (rng.standard_normal(x.shape) + 1j * rng.standard_normal(x.shape))
+    >>> est = music(x, n_sources=2, geometry=g, wavelength_m=1.0)
+    >>> np.round(est.estimates, 2), est.spectrum.shape == est.grid.shape
+    (array([-0.4,  0.3]), True)
     """
     xp = get_xp(data, grid)
     check_bool(refine, "refine")
@@ -276,6 +290,22 @@ def music_2d(data: Array, *, n_sources: int, geometry: ArrayGeometry, wavelength
     ------
     ValueError, TypeError
         As :func:`music`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sensing import steering_vector, upa
+    >>> from estimators import music_2d
+    >>> g = upa(4, 4, 0.5)
+    >>> rng = np.random.default_rng(0)
+    >>> a = steering_vector(g, np.array([-0.3, 0.4]), np.array([0.2, -0.3]), wavelength_m=1.0)
+    >>> x = a @ (rng.standard_normal((2, 40)) + 1j * rng.standard_normal((2, 40)))
+    >>> x = x + 0.05 * (rng.standard_normal(x.shape) + 1j * rng.standard_normal(x.shape))
+    >>> grid = np.linspace(-1.0, 1.0, 41)
+    >>> est = music_2d(x, n_sources=2, geometry=g, wavelength_m=1.0, azimuth_grid_rad=grid, elevation_grid_rad=grid)
+    >>> np.round(est.estimates, 2)                       # rows: (azimuth, elevation)
+    array([[-0.3,  0.2],
+           [ 0.4, -0.3]])
     """
     xp = get_xp(data, azimuth_grid_rad, elevation_grid_rad)
     lam = check_geometry(geometry, wavelength_m)
@@ -382,6 +412,19 @@ def music_nd(tensor: Array, *, n_sources: int, grids, subarray_shape=None, snaps
     MultiEstimate
         ``estimates`` (..., K, R) frequencies [rad/sample] sorted by the first dimension;
         ``spectrum`` (..., G_1, ..., G_R).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from estimators import music_nd
+    >>> n = [np.arange(d) for d in (6, 7, 5)]
+    >>> t = sum(np.einsum("i,j,k->ijk", *[np.exp(1j * m * k) for m, k in zip(mu, n)])
+    ...         for mu in [(0.4, -1.0, 0.7), (-0.9, 0.6, -1.5)])
+    >>> grids = [np.linspace(-np.pi, np.pi, 48, endpoint=False)] * 3
+    >>> est = music_nd(t, n_sources=2, grids=grids, subarray_shape=(4, 4, 3))
+    >>> np.round(est.estimates, 3)                       # rows sorted by the first frequency
+    array([[-0.9,  0.6, -1.5],
+           [ 0.4, -1. ,  0.7]])
     """
     if not isinstance(grids, (list, tuple)) or len(grids) < 1:
         raise TypeError(f"`grids` must be a non-empty sequence of 1-D arrays (one per dimension); got {type(grids).__name__}.")

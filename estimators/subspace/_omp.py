@@ -133,6 +133,19 @@ def omp(data: Array, *, n_sources: int, grid=None, geometry: ArrayGeometry | Non
     ------
     ValueError
         NaN/inf data, empty or unsorted grids, ``n_sources`` larger than the number of samples.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sensing import steering_vector, ula
+    >>> from estimators import omp
+    >>> g = ula(8, 0.5)
+    >>> rng = np.random.default_rng(0)
+    >>> x = steering_vector(g, np.array([-0.4, 0.3]), wavelength_m=1.0) @ np.array([[1.0], [0.7j]])
+    >>> x = x + 0.02 * (rng.standard_normal(x.shape) + 1j * rng.standard_normal(x.shape))
+    >>> est = omp(x, n_sources=2, geometry=g, wavelength_m=1.0, grid=np.linspace(-1.2, 1.2, 121))
+    >>> np.round(est.estimates, 2), np.round(np.abs(est.gains[:, 0]), 1)
+    (array([-0.4,  0.3]), array([1. , 0.7]))
     """
     check_bool(refine, "refine")
     check_bool(snapshots, "snapshots")

@@ -52,6 +52,18 @@ def aic(data: Array | None = None, *, covariance: bool = False, eigenvalues: Arr
     ------
     ValueError
         For NaN/inf input, a non-square covariance, or a missing ``n_snapshots``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sensing import steering_vector, ula
+    >>> from estimators import aic
+    >>> rng = np.random.default_rng(0)
+    >>> a = steering_vector(ula(8, 0.5), np.array([-0.4, 0.3]), wavelength_m=1.0)
+    >>> x = a @ (rng.standard_normal((2, 100)) + 1j * rng.standard_normal((2, 100)))
+    >>> x = x + 0.1 * (rng.standard_normal(x.shape) + 1j * rng.standard_normal(x.shape))
+    >>> int(aic(x).n_sources)
+    2
     """
     return _criterion("aic", data, covariance, eigenvalues, n_snapshots)
 
@@ -62,6 +74,19 @@ def mdl(data: Array | None = None, *, covariance: bool = False, eigenvalues: Arr
 
     Same parameters as :func:`aic`. MDL is consistent: the probability of choosing the true
     order tends to one as :math:`N` grows (white noise, independent snapshots).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sensing import steering_vector, ula
+    >>> from estimators import mdl
+    >>> rng = np.random.default_rng(0)
+    >>> a = steering_vector(ula(8, 0.5), np.array([-0.4, 0.0, 0.3]), wavelength_m=1.0)
+    >>> x = a @ (rng.standard_normal((3, 100)) + 1j * rng.standard_normal((3, 100)))
+    >>> x = x + 0.1 * (rng.standard_normal(x.shape) + 1j * rng.standard_normal(x.shape))
+    >>> order = mdl(x)
+    >>> int(order.n_sources), order.method, order.eigenvalues.shape
+    (3, 'mdl', (8,))
     """
     return _criterion("mdl", data, covariance, eigenvalues, n_snapshots)
 

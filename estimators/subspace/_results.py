@@ -174,6 +174,14 @@ def azimuth_from_frequency(frequencies: Array, *, spacing_m: float, wavelength_m
     -------
     array, same shape, real
         Azimuth [rad] in :math:`[-\pi/2, \pi/2]`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from estimators import azimuth_from_frequency
+    >>> mu = np.pi * np.sin(np.array([-0.4, 0.3]))      # half-wavelength ULA
+    >>> np.round(azimuth_from_frequency(mu, spacing_m=0.5, wavelength_m=1.0), 3)
+    array([-0.4,  0.3])
     """
     xp = get_xp(frequencies)
     d = check_float(spacing_m, "spacing_m", low=0.0, low_inclusive=False)
@@ -186,6 +194,14 @@ def delay_from_frequency(frequencies: Array, *, subcarrier_spacing_hz: float) ->
     r"""Delay from the subcarrier-dimension frequency :math:`\mu = -2\pi\Delta f\tau`.
 
     The result is wrapped into the unambiguous interval :math:`[0, 1/\Delta f)` [s].
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from estimators import delay_from_frequency, frequency_from_delay
+    >>> mu = frequency_from_delay(np.array([100e-9, 250e-9]), subcarrier_spacing_hz=120e3)
+    >>> np.round(delay_from_frequency(mu, subcarrier_spacing_hz=120e3) * 1e9, 3)
+    array([100., 250.])
     """
     xp = get_xp(frequencies)
     df = check_float(subcarrier_spacing_hz, "subcarrier_spacing_hz", low=0.0, low_inclusive=False)
@@ -195,19 +211,45 @@ def delay_from_frequency(frequencies: Array, *, subcarrier_spacing_hz: float) ->
 
 
 def frequency_from_delay(delays_s: Array, *, subcarrier_spacing_hz: float) -> Array:
-    r""":math:`\mu = -2\pi\Delta f\tau` wrapped into :math:`[-\pi, \pi)` [rad/subcarrier]."""
+    r""":math:`\mu = -2\pi\Delta f\tau` wrapped into :math:`[-\pi, \pi)` [rad/subcarrier].
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from estimators import frequency_from_delay
+    >>> np.round(frequency_from_delay(np.array([100e-9, 1e-6]), subcarrier_spacing_hz=120e3), 4)
+    array([-0.0754, -0.754 ])
+    """
     df = check_float(subcarrier_spacing_hz, "subcarrier_spacing_hz", low=0.0, low_inclusive=False)
     return _wrap(-2 * math.pi * df * delays_s)
 
 
 def doppler_from_frequency(frequencies: Array, *, symbol_duration_s: float) -> Array:
-    r"""Doppler shift :math:`f_D = \mu/(2\pi T_O)` [Hz] from the symbol-dimension frequency."""
+    r"""Doppler shift :math:`f_D = \mu/(2\pi T_O)` [Hz] from the symbol-dimension frequency.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from estimators import doppler_from_frequency, frequency_from_doppler
+    >>> t_sym = 8.92e-6                                  # OFDM symbol duration [s]
+    >>> mu = frequency_from_doppler(np.array([-2000.0, 500.0]), symbol_duration_s=t_sym)
+    >>> np.round(doppler_from_frequency(mu, symbol_duration_s=t_sym), 3)
+    array([-2000.,   500.])
+    """
     t = check_float(symbol_duration_s, "symbol_duration_s", low=0.0, low_inclusive=False)
     return frequencies / (2 * math.pi * t)
 
 
 def frequency_from_doppler(doppler_hz: Array, *, symbol_duration_s: float) -> Array:
-    r""":math:`\mu = 2\pi T_O f_D` wrapped into :math:`[-\pi, \pi)` [rad/symbol]."""
+    r""":math:`\mu = 2\pi T_O f_D` wrapped into :math:`[-\pi, \pi)` [rad/symbol].
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from estimators import frequency_from_doppler
+    >>> np.round(frequency_from_doppler(np.array([1000.0]), symbol_duration_s=1e-4), 4)
+    array([0.6283])
+    """
     t = check_float(symbol_duration_s, "symbol_duration_s", low=0.0, low_inclusive=False)
     return _wrap(2 * math.pi * t * doppler_hz)
 

@@ -105,6 +105,20 @@ def root_music(data: Array, *, n_sources: int | None = None, geometry: ArrayGeom
     A. J. Barabell, "Improving the resolution performance of eigenstructure-based
     direction-finding algorithms," Proc. IEEE ICASSP, 1983. B. D. Rao and K. V. S. Hari,
     "Performance analysis of root-MUSIC," IEEE Trans. ASSP, 37(12), 1989.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sensing import steering_vector, ula
+    >>> from estimators import root_music
+    >>> g = ula(8, 0.5)
+    >>> rng = np.random.default_rng(0)
+    >>> s = rng.standard_normal((2, 100)) + 1j * rng.standard_normal((2, 100))
+    >>> x = steering_vector(g, np.array([-0.4, 0.3]), wavelength_m=1.0) @ s
+    >>> x = x + 0.05 * (rng.standard_normal(x.shape) + 1j * rng.standard_normal(x.shape))
+    >>> est = root_music(x, n_sources=2, geometry=g, wavelength_m=1.0)
+    >>> np.round(est.estimates, 2), np.round(est.frequencies, 2)   # azimuth [rad], mu = pi sin(az)
+    (array([-0.4,  0.3]), array([-1.22,  0.93]))
     """
     xp = get_xp(data)
     check_choice(root_finder, "root_finder", _FINDERS)
@@ -183,6 +197,16 @@ def polynomial_roots(coefs: Array, *, method: str = "aberth", max_iter: int = 20
     Other namespaces than NumPy root batches below ``_DEVICE_ROOTS_MIN`` problems on the host
     (numba kernel) and move the roots back: the vectorised Aberth iteration is kernel-launch
     bound on a GPU, so small batches are faster on the host; larger batches stay on the device.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from estimators import polynomial_roots
+    >>> coefs = np.array([[1.0, -3.0, 2.0], [1.0, 0.0, -4.0]])   # (z-1)(z-2), z^2-4
+    >>> roots = polynomial_roots(coefs)
+    >>> roots.shape, np.sort(np.round(roots.real, 6))
+    ((2, 2), array([[ 1.,  2.],
+           [-2.,  2.]]))
     """
     xp = get_xp(coefs)
     if not is_numpy_namespace(xp) and coefs.shape[0] < _DEVICE_ROOTS_MIN:

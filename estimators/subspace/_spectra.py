@@ -88,6 +88,19 @@ def beamscan(data: Array, *, n_sources: int, geometry: ArrayGeometry | None = No
     -----
     Resolution is limited to about one beamwidth (:math:`2/M` in :math:`\sin\phi` for a
     half-wavelength ULA); closer sources merge into one peak.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sensing import steering_vector, ula
+    >>> from estimators import beamscan
+    >>> g = ula(8, 0.5)
+    >>> rng = np.random.default_rng(0)
+    >>> s = rng.standard_normal((2, 100)) + 1j * rng.standard_normal((2, 100))
+    >>> x = steering_vector(g, np.array([-0.6, 0.5]), wavelength_m=1.0) @ s
+    >>> est = beamscan(x, n_sources=2, geometry=g, wavelength_m=1.0, grid=np.linspace(-1.2, 1.2, 241))
+    >>> np.round(est.estimates, 1), est.spectrum.shape
+    (array([-0.6,  0.5]), (241,))
     """
     xp = get_xp(data, grid)
     prep, grid, k, cov, lg = _spectrum_iv(xp, data, n_sources, geometry, wavelength_m, grid, elevation_rad,
@@ -130,6 +143,20 @@ def capon(data: Array, *, n_sources: int, geometry: ArrayGeometry | None = None,
     References
     ----------
     J. Capon, "High-resolution frequency-wavenumber spectrum analysis," Proc. IEEE, 57(8), 1969.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sensing import steering_vector, ula
+    >>> from estimators import capon
+    >>> g = ula(8, 0.5)
+    >>> rng = np.random.default_rng(0)
+    >>> s = rng.standard_normal((2, 100)) + 1j * rng.standard_normal((2, 100))
+    >>> x = steering_vector(g, np.array([-0.6, 0.5]), wavelength_m=1.0) @ s
+    >>> x = x + 0.1 * (rng.standard_normal(x.shape) + 1j * rng.standard_normal(x.shape))
+    >>> est = capon(x, n_sources=2, geometry=g, wavelength_m=1.0, grid=np.linspace(-1.2, 1.2, 241))
+    >>> np.round(est.estimates, 2), est.spectrum.shape
+    (array([-0.6,  0.5]), (241,))
     """
     xp = get_xp(data, grid)
     loading = check_float(diagonal_loading, "diagonal_loading", low=0.0)
