@@ -311,6 +311,20 @@ def hosvd(tensor: Array, rank: int | Sequence[int] | None = None, *, method: str
     ------
     ValueError
         A rank outside ``[1, I_n]``, or a tensor with fewer than one mode after the batch axes.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from estimators import hosvd, multi_mode_dot
+    >>> rng = np.random.default_rng(0)
+    >>> core = rng.standard_normal((2, 2, 2))
+    >>> q = [np.linalg.qr(rng.standard_normal((n, 2)))[0] for n in (5, 6, 7)]
+    >>> x = multi_mode_dot(core, q)                      # exact multilinear rank (2, 2, 2)
+    >>> res = hosvd(x, rank=2)
+    >>> res.core.shape, [u.shape for u in res.factors]
+    ((2, 2, 2), [(5, 2), (6, 2), (7, 2)])
+    >>> bool(np.allclose(multi_mode_dot(res.core, res.factors), x))
+    True
     """
     xp = get_xp(tensor)
     x = float_tensor(tensor)
@@ -368,6 +382,20 @@ def tucker(tensor: Array, rank: int | Sequence[int], *, n_iter_max: int = 100, t
     Returns
     -------
     TuckerResult
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from estimators import multi_mode_dot, tucker
+    >>> rng = np.random.default_rng(0)
+    >>> q = [np.linalg.qr(rng.standard_normal((n, 2)))[0] for n in (5, 6, 7)]
+    >>> x = multi_mode_dot(rng.standard_normal((2, 2, 2)), q) + 1e-3 * rng.standard_normal((5, 6, 7))
+    >>> res = tucker(x, rank=(2, 2, 2))
+    >>> res.core.shape, res.converged
+    ((2, 2, 2), True)
+    >>> err = np.linalg.norm(x - multi_mode_dot(res.core, res.factors)) / np.linalg.norm(x)
+    >>> bool(err < 0.01)                                 # the noise floor
+    True
     """
     xp = get_xp(tensor)
     x = float_tensor(tensor)
@@ -503,6 +531,20 @@ def cp_als(tensor: Array, rank: int, *, n_iter_max: int = 100, tol: float = 1e-8
     -------
     CPResult
         Unit-norm factor columns, weights sorted in descending order.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from estimators import cp_als
+    >>> rng = np.random.default_rng(0)
+    >>> a, b, c = (rng.standard_normal((n, 2)) for n in (4, 5, 6))
+    >>> x = np.einsum("ir,jr,kr->ijk", a, b, c)          # exact CP rank 2
+    >>> res = cp_als(x, 2, rng=0)
+    >>> res.weights.shape, [f.shape for f in res.factors], res.converged
+    ((2,), [(4, 2), (5, 2), (6, 2)], True)
+    >>> fit = np.einsum("r,ir,jr,kr->ijk", res.weights, *res.factors)
+    >>> bool(np.allclose(fit, x, atol=1e-6))
+    True
     """
     xp = get_xp(tensor)
     x = float_tensor(tensor)

@@ -226,6 +226,23 @@ def sequential_estimator(tensor: Array, *, geometry: ArrayGeometry, numerology: 
     -------
     BaselineResult
         ``method="sequential"``; stages ``("compression", "angle", "delay", "doppler", "gains")``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from channels import Paths, cfr_from_paths
+    >>> from sensing import Numerology, ula
+    >>> from estimators import sequential_estimator
+    >>> num = Numerology(28e9, 120e3, 64, 32)
+    >>> g = ula(8, num.wavelength_m / 2)
+    >>> paths = Paths.from_arrays(np.array([1.0, 0.7j, -0.5]), np.array([100e-9, 400e-9, 700e-9]),
+    ...                           np.array([2000.0, -3000.0, 500.0]), np.array([-0.5, 0.1, 0.6]))
+    >>> h = cfr_from_paths(paths, g, num)
+    >>> res = sequential_estimator(h, geometry=g, numerology=num, deltas=(1, 2, 2), n_objects=3)
+    >>> res.method, res.stage_names
+    ('sequential', ('compression', 'angle', 'delay', 'doppler', 'gains'))
+    >>> np.round(res.azimuths_rad, 2), np.round(res.delays_s * 1e9), np.round(res.doppler_hz, -2)
+    (array([-0.5,  0.1,  0.6]), array([100., 400., 700.]), array([ 2000., -3000.,   500.]))
     """
     t_start = time.perf_counter()
     xp, squeeze, selection, d, comp, times = _checked_compression(
@@ -333,6 +350,21 @@ def joint_esprit_estimator(tensor: Array, *, geometry: ArrayGeometry, numerology
     BaselineResult
         ``method="joint_esprit"``; stages ``("compression", "esprit", "gains")``; ``details``
         holds the subarray shape.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from channels import Paths, cfr_from_paths
+    >>> from sensing import Numerology, ula
+    >>> from estimators import joint_esprit_estimator
+    >>> num = Numerology(28e9, 120e3, 64, 32)
+    >>> g = ula(8, num.wavelength_m / 2)
+    >>> paths = Paths.from_arrays(np.array([1.0, 0.7j, -0.5]), np.array([100e-9, 400e-9, 700e-9]),
+    ...                           np.array([2000.0, -3000.0, 500.0]), np.array([-0.5, 0.1, 0.6]))
+    >>> h = cfr_from_paths(paths, g, num)
+    >>> res = joint_esprit_estimator(h, geometry=g, numerology=num, deltas=(1, 4, 4), n_objects=3)
+    >>> res.method, np.round(res.azimuths_rad, 2), np.round(res.delays_s * 1e9)
+    ('joint_esprit', array([-0.5,  0.1,  0.6]), array([100., 400., 700.]))
     """
     t_start = time.perf_counter()
     xp, squeeze, selection, d, comp, times = _checked_compression(

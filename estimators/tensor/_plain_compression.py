@@ -145,6 +145,16 @@ def plain_compress(tensor: Array, *, method: str = "averaging", deltas: Sequence
     ------
     ValueError
         Wrong tensor rank, a :math:`\Delta_m` that does not divide :math:`N_m`, unknown method.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from estimators import plain_compress
+    >>> rng = np.random.default_rng(0)
+    >>> h = rng.standard_normal((8, 64, 32)) + 1j * rng.standard_normal((8, 64, 32))
+    >>> c = plain_compress(h, method="averaging", deltas=(1, 2, 2))
+    >>> c.tensor.shape, c.method, c.deltas              # (snapshots, space, frequency, time)
+    ((1, 8, 32, 16), 'averaging', (1, 2, 2))
     """
     xp, x, _ = tensor_iv(tensor)
     check_choice(method, "method", COMPRESSIONS)

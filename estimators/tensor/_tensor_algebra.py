@@ -80,6 +80,16 @@ def unfold(tensor: Array, mode: int, *, batch_ndim: int = 0) -> Array:
     -------
     array, shape ``batch + (I_n, prod_{m != n} I_m)``
         Columns are the mode-:math:`n` fibres, remaining modes in order, last index fastest.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from estimators import unfold
+    >>> x = np.arange(24).reshape(2, 3, 4)
+    >>> unfold(x, 1).shape                               # (I_1, I_0 * I_2)
+    (3, 8)
+    >>> unfold(x, 1)[0]
+    array([ 0,  1,  2,  3, 12, 13, 14, 15])
     """
     xp = get_xp(tensor)
     x = check_array(tensor, "tensor", kind=("real floating", "complex floating", "integral"), xp=xp)
@@ -110,6 +120,14 @@ def fold(matrix: Array, mode: int, shape: Sequence[int], *, batch_ndim: int = 0)
     Returns
     -------
     array, shape ``batch + shape``
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from estimators import fold, unfold
+    >>> x = np.arange(24).reshape(2, 3, 4)
+    >>> bool(np.array_equal(fold(unfold(x, 2), 2, x.shape), x))
+    True
     """
     xp = get_xp(matrix)
     m = check_array(matrix, "matrix", kind=("real floating", "complex floating", "integral"), xp=xp)
@@ -178,6 +196,16 @@ def mode_dot(tensor: Array, matrix: Array, mode: int, *, transpose: bool = False
     -------
     array, shape ``batch + (I_0, ..., J, ..., I_{N-1})``
         :math:`(\mathcal X\times_n\mathbf U)[\dots, j, \dots] = \sum_i U_{ji}\,\mathcal X[\dots, i, \dots]`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from estimators import mode_dot
+    >>> x = np.ones((2, 3, 4))
+    >>> u = np.arange(15.0).reshape(5, 3)                # maps mode 1 from 3 to 5 entries
+    >>> y = mode_dot(x, u, 1)
+    >>> y.shape, y[0, :, 0]
+    ((2, 5, 4), array([ 3., 12., 21., 30., 39.]))
     """
     xp = get_xp(tensor, matrix)
     x = float_tensor(tensor)
@@ -224,6 +252,17 @@ def multi_mode_dot(tensor: Array, matrices: Sequence[Array], modes: Sequence[int
     Returns
     -------
     array
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from estimators import mode_dot, multi_mode_dot
+    >>> rng = np.random.default_rng(0)
+    >>> x = rng.standard_normal((2, 3, 4))
+    >>> a, b = rng.standard_normal((5, 2)), rng.standard_normal((6, 4))
+    >>> y = multi_mode_dot(x, [a, b], modes=[0, 2])
+    >>> y.shape, bool(np.allclose(y, mode_dot(mode_dot(x, a, 0), b, 2)))
+    ((5, 3, 6), True)
     """
     mats = list(matrices)
     modes = list(range(len(mats))) if modes is None else [int(m) for m in modes]
