@@ -139,7 +139,7 @@ class IsacConfig:
 
 def default_config() -> IsacConfig:
     """Small monostatic default: 16-antenna ULA at 28 GHz, 64 subcarriers at 120 kHz × 64 symbols, 3 random
-    targets at 20–200 m (radar equation, so up to ~40 dB between them), |v| ≤ 30 m/s."""
+    targets at 20–200 m (radar equation, so up to ~40 dB between them), :math:`|v|` ≤ 30 m/s."""
     return IsacConfig()
 
 

@@ -14,21 +14,30 @@ received power per RE and antenna over the noise power) →
 
 Methods compared (names used in ``--methods`` and in the result files):
 
-``proposed``     EM-Turbo-BiSVBI: MUSIC-SCVBI grid, common support, bilinear data-aided E-step,
-                 Armijo M-step on grid, offsets and user positions.
-``full``         the same with the full-inverse E-step (every grid point in the Gaussian factor:
-                 EM-Turbo-VBI), the costliest method, so by default only in the first 3 trials of the convergence/CPU-time study (name it in
-                 ``--methods`` to sweep it too).
-``iid``          per-user independent sparsity (no common-support layer).
-``no_mstep``     no M-step: fixed grid, clock offsets and position errors ignored.
-``random_init``  a uniform grid with random offsets over the region instead of MUSIC-SCVBI.
-``pilot_vbi``    pilot-only Turbo-SC-VBI (EM with M-step, no data-aided refinement), then LMMSE
-                 detection.
-``omp``          OMP on the location dictionary (uniform grid, nominal geometry), pilots only,
-                 then LMMSE detection.
-``pilot_lmmse``  per-subcarrier linear LMMSE channel estimate from the pilots (i.i.d. prior with
-                 the true noise level and mean channel power), then LMMSE detection.
-``perfect_csi``  LMMSE detection with the true channels (BER reference only).
+``proposed``
+    EM-Turbo-BiSVBI: MUSIC-SCVBI grid, common support, bilinear data-aided E-step,
+    Armijo M-step on grid, offsets and user positions.
+``full``
+    the same with the full-inverse E-step (every grid point in the Gaussian factor:
+    EM-Turbo-VBI), the costliest method, so by default only in the first 3 trials of the convergence/CPU-time study (name it in
+    ``--methods`` to sweep it too).
+``iid``
+    per-user independent sparsity (no common-support layer).
+``no_mstep``
+    no M-step: fixed grid, clock offsets and position errors ignored.
+``random_init``
+    a uniform grid with random offsets over the region instead of MUSIC-SCVBI.
+``pilot_vbi``
+    pilot-only Turbo-SC-VBI (EM with M-step, no data-aided refinement), then LMMSE
+    detection.
+``omp``
+    OMP on the location dictionary (uniform grid, nominal geometry), pilots only,
+    then LMMSE detection.
+``pilot_lmmse``
+    per-subcarrier linear LMMSE channel estimate from the pilots (i.i.d. prior with
+    the true noise level and mean channel power), then LMMSE detection.
+``perfect_csi``
+    LMMSE detection with the true channels (BER reference only).
 
 Figures (``--out``, default ``runs/uplink-isac``): channel NMSE vs SNR and vs the number of pilot
 symbols, scatterer localisation error (optimal assignment, 5 m gate) vs SNR, BER vs SNR, and NMSE
