@@ -66,6 +66,19 @@ class SparsePrior:
         strong atoms switch on.
     noise_shape, noise_rate : float, default=1e-6
         :math:`c_0, d_0` of the noise-precision prior (nearly non-informative).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from estimators import SparsePrior, vbi
+    >>> prior = SparsePrior(rate_factor=4.0)             # a sharper active / inactive contrast
+    >>> prior.shape, prior.rate_factor
+    (1.0, 4.0)
+    >>> rng = np.random.default_rng(0)
+    >>> phi = rng.standard_normal((32, 48)) + 0j
+    >>> y = phi[:, [3, 17]] @ np.array([1.0, -0.5]) + 0.01 * rng.standard_normal(32)
+    >>> np.flatnonzero(vbi(y, phi, prior=prior).support)
+    array([ 3, 17])
     """
 
     shape: float = 1.0
