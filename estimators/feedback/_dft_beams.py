@@ -41,7 +41,15 @@ __all__ = [
 
 
 def supported_panel_configs() -> dict[int, tuple[tuple[int, int, int, int], ...]]:
-    """TS 38.214 Table 5.2.2.2.1-2: ``{n_ports: ((N1, N2, O1, O2), ...)}``."""
+    """TS 38.214 Table 5.2.2.2.1-2: ``{n_ports: ((N1, N2, O1, O2), ...)}``.
+
+    Examples
+    --------
+    >>> from estimators import supported_panel_configs
+    >>> configs = supported_panel_configs()
+    >>> configs[16]                                      # (N1, N2, O1, O2) for 16 CSI-RS ports
+    ((4, 2, 4, 4), (8, 1, 4, 1))
+    """
     return dict(SUPPORTED_N1_N2_O1_O2)
 
 
@@ -72,6 +80,16 @@ def dft_beams(n1: int, n2: int, o1: int, o2: int, *, like=None, dtype=None) -> A
     array, shape (n1 * n2, n1 * o1 * n2 * o2), complex
         Column ``j = l * (n2 * o2) + m`` is :math:`\mathbf v_{l,m}` (unnormalised, norm :math:`\sqrt{N_1N_2}`),
         rows in port order ``n1 * n2_size + n2``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from estimators import dft_beams
+    >>> v = dft_beams(4, 2, 4, 4)                        # N1 x N2 ports, O1 x O2 oversampling
+    >>> v.shape                                          # (N1 N2, O1 N1 O2 N2)
+    (8, 128)
+    >>> bool(np.allclose(np.abs(v), 1.0))                # unit-modulus entries
+    True
     """
     n1, n2 = check_int(n1, "n1", low=1), check_int(n2, "n2", low=1)
     o1, o2 = check_int(o1, "o1", low=1), check_int(o2, "o2", low=1)

@@ -91,6 +91,13 @@ class EType2Codebook:
 
     Build with :func:`etype2_codebook`. Only rank 1 is implemented (the Rel-16 layers 2-4 reuse the
     same structure per layer with the rank-dependent ``p_v``).
+
+    Examples
+    --------
+    >>> from estimators import EType2Codebook
+    >>> cb = EType2Codebook(4, 2, 4, 4, param_combination=3, n_subbands=8)
+    >>> cb.n_beams, cb.beta, cb.n3
+    (4, 0.25, 8)
     """
 
     n1: int
@@ -310,6 +317,19 @@ def etype2_codebook(n1: int, n2: int, *, param_combination: int, n_subbands: int
     pmi_subbands_per_cqi_subband : {1, 2}, default=1
         R (:math:`N_3 = N_{SB}R`).
     o1, o2 : int, optional
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from estimators import etype2_codebook
+    >>> cb = etype2_codebook(4, 2, param_combination=1, n_subbands=8)
+    >>> cb.n_beams, cb.n_ports
+    (2, 16)
+    >>> rng = np.random.default_rng(0)
+    >>> h = rng.standard_normal((2, 16, 8)) + 1j * rng.standard_normal((2, 16, 8))
+    >>> pmi = cb.pmi_search(h)
+    >>> pmi.metric.shape, cb.coefficients(pmi).shape
+    ((2,), (2, 4, 2))
     """
     o1, o2 = default_oversampling(n2, o1, o2)
     return EType2Codebook(n1, n2, o1, o2, param_combination, n_subbands, pmi_subbands_per_cqi_subband)

@@ -129,6 +129,19 @@ def quantize_coefficients(coefficients, *, phase_alphabet_size: int = 8, subband
     divided by :math:`p^{(1)}`, the subband amplitude (threshold :math:`2^{-1/4}`). The selection
     of the :math:`\min(M, K^{(2)}) - 1` coefficients with :math:`N_{PSK}` phases and subband
     amplitudes orders by :math:`k^{(1)}`, ties to the lower index, as in §5.2.2.2.3.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from estimators import quantize_coefficients
+    >>> c = np.array([1.0, 0.5j, -0.25, 0.1 + 0.1j]).reshape(1, 1, 1, 4)   # (users, layers, subbands, coef)
+    >>> q = quantize_coefficients(c, phase_alphabet_size=8)
+    >>> q.values.shape, int(q.i13[0, 0])                 # the strongest coefficient is the reference
+    ((1, 1, 1, 4), 0)
+    >>> np.round(np.abs(q.values[0, 0, 0]), 3)           # quantised amplitudes
+    array([1.   , 0.5  , 0.25 , 0.125])
+    >>> np.round(np.angle(q.values[0, 0, 0]) / (np.pi / 4), 3)   # phases on the 8-PSK grid
+    array([0., 2., 4., 1.])
     """
     x = coefficients
     if not (hasattr(x, "shape") and x.ndim == 4):
@@ -191,6 +204,12 @@ def coefficient_feedback_bits(n_nonzero, *, n_coef: int, n_subbands: int, phase_
     Returns ``(wideband, per_subband)``: :math:`\\lceil\\log_2 n_{coef}\\rceil + 3(n_{coef}-1)` and the
     per-subband count of TS 38.212 §6.3.2 (Type-II CSI Part 2) for :math:`M_l` =
     ``n_nonzero`` (scalar or array).
+
+    Examples
+    --------
+    >>> from estimators import coefficient_feedback_bits
+    >>> coefficient_feedback_bits(8, n_coef=8, n_subbands=13)   # (wideband, per-subband) bits
+    (24, 24)
     """
     npsk = check_choice(phase_alphabet_size, "phase_alphabet_size", (4, 8, 16))
     k2 = default_k2(n_coef) if k2 is None else k2

@@ -79,6 +79,21 @@ def sifo_infer(model: SiFoModel, fingerprints, memory: CalibrationMemory | None 
         "model": the pretrained prediction fused with the retrieved calibration users (SiFo);
         "knn": adaptive-bandwidth weighted kNN label aggregation only; "zero-shot": the
         pretrained prediction without memory. A per-site model ignores ``memory``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from estimators import SiFoConfig, SiteData, sifo_calibrate, sifo_infer, sifo_pretrain
+    >>> rng = np.random.default_rng(0)
+    >>> def synthetic_site(name, n):                     # random fingerprints (8 SSB beams) and 32-port CSI
+    ...     return SiteData(name, rng.standard_normal((n, 8)), rng.standard_normal((n, 32, 4)) + 1j * rng.standard_normal((n, 32, 4)))
+    >>> cfg = SiFoConfig(hidden_layer_sizes=(8,), max_iter=20, n_components=4, min_memory=5, episodes_per_site=1)
+    >>> model = sifo_pretrain([synthetic_site("a", 20), synthetic_site("b", 20)], config=cfg, rng=0)
+    >>> target = synthetic_site("target", 20)
+    >>> memory = sifo_calibrate(target.fingerprints[:10], target.channels[:10], config=cfg)
+    >>> inf = sifo_infer(model, target.fingerprints[10:], memory)
+    >>> inf.scores.shape, inf.beams.shape, inf.basis.shape   # 2L = 8 ports per served user
+    ((10, 256), (10, 4), (10, 32, 8))
     """
     if not isinstance(model, SiFoModel):
         raise TypeError(f"`model` must be a SiFoModel (sifo_pretrain / per_site_baseline); got {type(model).__name__}.")
@@ -121,6 +136,17 @@ def sifo_feedback(channel, basis, *, config: SiFoConfig = SiFoConfig(), estimati
         CSI-RS estimation SNR per port: adds :math:`\mathcal{CN}(0, \bar e/\rho)` to each
         coefficient, :math:`\bar e` the user's mean per-port channel energy.
     rng : None, int or Generator
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from estimators import SiFoConfig, beam_subspace, sifo_feedback
+    >>> rng = np.random.default_rng(0)
+    >>> h = rng.standard_normal((2, 32, 4)) + 1j * rng.standard_normal((2, 32, 4))
+    >>> basis = beam_subspace(np.array([[0, 5, 10, 15], [1, 6, 11, 16]]))
+    >>> fb = sifo_feedback(h, basis)
+    >>> fb.precoder.shape, fb.bits.shape
+    ((2, 32, 4), (2,))
     """
     config = check_config(config)
     h = host_channel(channel, config)
@@ -150,7 +176,25 @@ def sifo_feedback(channel, basis, *, config: SiFoConfig = SiFoConfig(), estimati
 def sifo(model: SiFoModel, memory: CalibrationMemory | None, fingerprints, channel, *, mode: str = "model",
          estimation_snr_db: float | None = None, rng=None) -> tuple[SiFoInference, SiFoFeedback]:
     """The online SiFo pipeline for served users: fingerprint -> inferred subspace -> d-port
-    coefficient feedback -> reconstructed precoder. Returns ``(inference, feedback)``."""
+    coefficient feedback -> reconstructed precoder. Returns ``(inference, feedback)``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from estimators import SiFoConfig, SiteData, beamforming_gain, sifo, sifo_calibrate, sifo_pretrain
+    >>> rng = np.random.default_rng(0)
+    >>> def synthetic_site(name, n):                     # random fingerprints (8 SSB beams) and 32-port CSI
+    ...     return SiteData(name, rng.standard_normal((n, 8)), rng.standard_normal((n, 32, 4)) + 1j * rng.standard_normal((n, 32, 4)))
+    >>> cfg = SiFoConfig(hidden_layer_sizes=(8,), max_iter=20, n_components=4, min_memory=5, episodes_per_site=1)
+    >>> model = sifo_pretrain([synthetic_site("a", 20), synthetic_site("b", 20)], config=cfg, rng=0)
+    >>> target = synthetic_site("target", 20)
+    >>> memory = sifo_calibrate(target.fingerprints[:10], target.channels[:10], config=cfg)
+    >>> inference, feedback = sifo(model, memory, target.fingerprints[10:], target.channels[10:])
+    >>> inference.basis.shape, feedback.precoder.shape
+    ((10, 32, 8), (10, 32, 4))
+    >>> beamforming_gain(target.channels[10:], feedback.precoder).shape
+    (10,)
+    """
     inf = sifo_infer(model, fingerprints, memory, mode=mode)
     fb = sifo_feedback(channel, inf.basis, config=model.config, estimation_snr_db=estimation_snr_db, rng=rng)
     return inf, fb

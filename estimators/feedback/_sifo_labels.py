@@ -62,6 +62,13 @@ class SiFoConfig:
         chosen beams are at least one DFT bin apart).
     phase_alphabet_size : {4, 8, 16}, default=8
     subband_amplitude : bool, default=True
+
+    Examples
+    --------
+    >>> from estimators import SiFoConfig
+    >>> cfg = SiFoConfig(n_beams=6, k_neighbors=4)
+    >>> cfg.n1 * cfg.n2 * cfg.n_polarizations, cfg.n_beams, cfg.hidden_layer_sizes   # ports, L, MLP
+    (32, 6, (128, 64))
     """
 
     n1: int = 4
@@ -158,6 +165,17 @@ def beam_power_labels(channel, config: SiFoConfig = SiFoConfig(), *, normalize: 
     Returns
     -------
     ndarray, shape (n_users, n1 o1 n2 o2), float64
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from estimators import SiFoConfig, beam_power_labels, dft_beams
+    >>> cfg = SiFoConfig()                               # 4 x 4 dual-polarised panel, 4 x 4 oversampling
+    >>> beam = dft_beams(4, 4, 4, 4)[:, 21] / 4          # one unit-norm grid beam
+    >>> h = np.concatenate([beam, beam])[None, :, None]  # both polarisations, (users, ports, subbands)
+    >>> p = beam_power_labels(h, cfg)
+    >>> p.shape, int(np.argmax(p[0]))
+    ((1, 256), 21)
     """
     config = check_config(config)
     h = host_channel(channel, config)
@@ -185,6 +203,16 @@ def eigen_subspace(channel, d: int) -> tuple[Array, Array]:
     -------
     basis : array, shape (n_users, n_ports, d)
     eigenvalues : array, shape (n_users, n_ports), descending
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from estimators import eigen_subspace
+    >>> rng = np.random.default_rng(0)
+    >>> h = rng.standard_normal((2, 32, 4)) + 1j * rng.standard_normal((2, 32, 4))
+    >>> basis, eigenvalues = eigen_subspace(h, 4)
+    >>> basis.shape, eigenvalues.shape
+    ((2, 32, 4), (2, 32))
     """
     xp = get_xp(channel)
     h = check_array(channel, "channel", kind=("complex floating", "real floating"), xp=xp)
@@ -215,6 +243,15 @@ def select_beams(scores, config: SiFoConfig = SiFoConfig(), *, n_beams: int | No
     -------
     ndarray of int, shape (n_users, n_beams)
         Dictionary indices, strongest first.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from estimators import SiFoConfig, select_beams
+    >>> scores = np.zeros((1, 256))
+    >>> scores[0, [21, 22, 100, 200, 230]] = [5.0, 4.0, 3.0, 2.0, 1.0]
+    >>> select_beams(scores, SiFoConfig(n_beams=3))      # 22 is next to 21: inside its exclusion zone
+    array([[ 21, 100, 200]])
     """
     config = check_config(config)
     s = host_array(scores, "scores", ndim=2, kind=("real floating", "integral")).astype(float)
@@ -257,6 +294,14 @@ def beam_subspace(beams, config: SiFoConfig = SiFoConfig()) -> np.ndarray:
     Returns
     -------
     ndarray, shape (n_users, n_ports, n_polarizations * L), complex128
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from estimators import SiFoConfig, beam_subspace
+    >>> u = beam_subspace(np.array([[21, 100, 200, 230]]), SiFoConfig())
+    >>> u.shape, bool(np.allclose(u[0].conj().T @ u[0], np.eye(8)))   # 2L orthonormal columns
+    ((1, 32, 8), True)
     """
     config = check_config(config)
     b = host_array(beams, "beams", ndim=2, kind="integral")

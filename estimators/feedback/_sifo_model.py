@@ -116,6 +116,15 @@ class SiteData:
     fingerprints : ndarray, shape (n_users, n_ssb)
         Relative dB fingerprints (:func:`sensing.rsrp_fingerprint`).
     channels : ndarray, shape (n_users, n_ports, n_subbands), complex
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from estimators import SiteData
+    >>> rng = np.random.default_rng(0)
+    >>> site = SiteData("plaza", rng.standard_normal((50, 8)), rng.standard_normal((50, 32, 4)) + 0j)
+    >>> site.name, site.fingerprints.shape, site.channels.shape
+    ('plaza', (50, 8), (50, 32, 4))
     """
 
     name: str
@@ -227,6 +236,18 @@ def sifo_pretrain(sources, *, config: SiFoConfig = SiFoConfig(), rng=None) -> Si
     Returns
     -------
     SiFoModel
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from estimators import SiFoConfig, SiteData, sifo_pretrain
+    >>> rng = np.random.default_rng(0)
+    >>> def synthetic_site(name, n):                     # random fingerprints (8 SSB beams) and 32-port CSI
+    ...     return SiteData(name, rng.standard_normal((n, 8)), rng.standard_normal((n, 32, 4)) + 1j * rng.standard_normal((n, 32, 4)))
+    >>> cfg = SiFoConfig(hidden_layer_sizes=(8,), max_iter=20, n_components=4, min_memory=5, episodes_per_site=1)
+    >>> model = sifo_pretrain([synthetic_site("a", 20), synthetic_site("b", 20)], config=cfg, rng=0)
+    >>> model.training_sites, model.n_fingerprint, model.uses_memory
+    (('a', 'b'), 8, True)
     """
     config = check_config(config)
     rng = check_rng(rng)
@@ -297,7 +318,21 @@ def sifo_pretrain(sources, *, config: SiFoConfig = SiFoConfig(), rng=None) -> Si
 
 def per_site_baseline(fingerprints, channel, *, config: SiFoConfig = SiFoConfig(), rng=None) -> SiFoModel:
     """The separately trained site-specific baseline: an MLP from fingerprint to beam scores fitted
-    only on the target site's labelled budget (no pretraining, no memory)."""
+    only on the target site's labelled budget (no pretraining, no memory).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from estimators import SiFoConfig, SiteData, per_site_baseline
+    >>> rng = np.random.default_rng(0)
+    >>> def synthetic_site(name, n):                     # random fingerprints (8 SSB beams) and 32-port CSI
+    ...     return SiteData(name, rng.standard_normal((n, 8)), rng.standard_normal((n, 32, 4)) + 1j * rng.standard_normal((n, 32, 4)))
+    >>> cfg = SiFoConfig(hidden_layer_sizes=(8,), max_iter=20, n_components=4, min_memory=5, episodes_per_site=1)
+    >>> target = synthetic_site("target", 30)
+    >>> model = per_site_baseline(target.fingerprints, target.channels, config=cfg, rng=0)
+    >>> model.uses_memory, model.n_training_samples
+    (False, 30)
+    """
     config = check_config(config)
     rng = check_rng(rng)
     fp = check_fingerprints(fingerprints)
@@ -321,6 +356,19 @@ def sifo_calibrate(fingerprints, channel, *, config: SiFoConfig = SiFoConfig()) 
     fingerprints : ndarray, shape (n_calibration, n_ssb)
     channel : ndarray, shape (n_calibration, n_ports, n_subbands)
         Full CSI of exactly the calibration users (the labelled budget).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from estimators import SiFoConfig, SiteData, sifo_calibrate
+    >>> rng = np.random.default_rng(0)
+    >>> def synthetic_site(name, n):                     # random fingerprints (8 SSB beams) and 32-port CSI
+    ...     return SiteData(name, rng.standard_normal((n, 8)), rng.standard_normal((n, 32, 4)) + 1j * rng.standard_normal((n, 32, 4)))
+    >>> cfg = SiFoConfig(hidden_layer_sizes=(8,), max_iter=20, n_components=4, min_memory=5, episodes_per_site=1)
+    >>> target = synthetic_site("target", 20)
+    >>> memory = sifo_calibrate(target.fingerprints, target.channels, config=cfg)
+    >>> memory.fingerprints.shape, memory.labels.shape   # labels: one power per grid beam
+    ((20, 8), (20, 256))
     """
     config = check_config(config)
     fp = check_fingerprints(fingerprints)

@@ -72,6 +72,23 @@ class Type1Codebook:
     With ``n_polarizations=1`` (generalised codebook only) the co-phase is absent.
 
     Build with :func:`type1_codebook` (standard tables) or :func:`dft_subspace_codebook`.
+
+    Examples
+    --------
+    A user whose channel is a codeword gets that codeword back (gain 1):
+
+    >>> import numpy as np
+    >>> from estimators import Type1Codebook, beamforming_gain
+    >>> cb = Type1Codebook(4, 2, 4, 4)
+    >>> words, indices = cb.codewords(rank=1)
+    >>> words.shape, indices.shape                       # (codewords, ports, rank), (i11, i12, i13, i2)
+    ((512, 16, 1), (512, 4))
+    >>> h = words[None, 37]                              # (users, ports, subbands)
+    >>> pmi = cb.pmi_search(h)
+    >>> [int(np.ravel(f)[0]) for f in (pmi.i11, pmi.i12, pmi.i13, pmi.i2)] == indices[37].tolist()
+    True
+    >>> np.round(beamforming_gain(h, cb.reconstruct(pmi)[:, :, 0, :]), 3)
+    array([1.])
     """
 
     n1: int
@@ -341,6 +358,19 @@ def type1_codebook(n1: int, n2: int, *, o1: int | None = None, o2: int | None = 
     ------
     ValueError
         For combinations not in TS 38.214 Table 5.2.2.2.1-2.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from estimators import type1_codebook
+    >>> cb = type1_codebook(4, 2)                        # 4 x 2 dual-polarised panel, 16 ports
+    >>> cb.n_ports, (cb.o1, cb.o2)
+    (16, (4, 4))
+    >>> rng = np.random.default_rng(0)
+    >>> h = rng.standard_normal((3, 16, 4)) + 1j * rng.standard_normal((3, 16, 4))   # (users, ports, subbands)
+    >>> pmi = cb.pmi_search(h, rank=1)
+    >>> pmi.i11.shape, cb.reconstruct(pmi).shape         # wideband: one i2 entry
+    ((3,), (3, 16, 1, 1))
     """
     o1, o2 = default_oversampling(n2, o1, o2)
     return Type1Codebook(n1, n2, o1, o2, mode=mode, n_polarizations=2, standard=True)

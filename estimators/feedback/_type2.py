@@ -95,6 +95,13 @@ class Type2Codebook:
     :math:`\frac{1}{\sqrt2}[\mathbf W^1\ \mathbf W^2]`.
 
     Build with :func:`type2_codebook` (standard) or :func:`dft_subspace_codebook` (generalised).
+
+    Examples
+    --------
+    >>> from estimators import Type2Codebook
+    >>> cb = Type2Codebook(4, 2, 4, 4, n_beams=2, phase_alphabet_size=4, subband_amplitude=False)
+    >>> cb.n_ports, cb.n_coefficients, cb.dft_beams().shape
+    (16, 4, (8, 128))
     """
 
     n1: int
@@ -358,6 +365,20 @@ def type2_codebook(n1: int, n2: int, *, n_beams: int, o1: int | None = None, o2:
     subband_amplitude : bool, default=True
     max_rank : {1, 2}, default=1
         ``typeII-RI-Restriction`` (ranks allowed; sets the Part 1 size).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from estimators import beamforming_gain, type2_codebook
+    >>> cb = type2_codebook(4, 2, n_beams=4)
+    >>> cb.n_ports, cb.n_coefficients
+    (16, 8)
+    >>> rng = np.random.default_rng(0)
+    >>> h = rng.standard_normal((3, 16, 4)) + 1j * rng.standard_normal((3, 16, 4))
+    >>> pmi = cb.pmi_search(h)
+    >>> w = cb.reconstruct(pmi)                           # (users, ports, subbands, rank)
+    >>> w.shape, np.round(beamforming_gain(h, w[..., 0]), 2)
+    ((3, 16, 4, 1), array([0.54, 0.62, 0.56]))
     """
     o1, o2 = default_oversampling(n2, o1, o2)
     return Type2Codebook(n1, n2, o1, o2, n_beams, phase_alphabet_size, subband_amplitude, max_rank, 2, True)
@@ -400,6 +421,15 @@ def dft_subspace_codebook(n1: int, n2: int, *, n_beams: int = 4, o1: int | None 
     -------
     Type2Codebook or Type1Codebook
         With ``standard=False``.
+
+    Examples
+    --------
+    A Type-II-style codebook for an 8 x 4 panel (64 ports), beyond the standard's port counts:
+
+    >>> from estimators import dft_subspace_codebook
+    >>> cb = dft_subspace_codebook(8, 4, n_beams=6)
+    >>> type(cb).__name__, cb.n_ports, cb.n_coefficients
+    ('Type2Codebook', 64, 12)
     """
     check_choice(kind, "kind", ("type2", "type1"))
     o1, o2 = default_oversampling(n2, o1, o2)
