@@ -139,7 +139,22 @@ def _estimate(name, x, geom, grid):
 
 
 def trial(point: dict, rngs, *, config: DoaConfig, backend: str = "numpy") -> dict:
-    """One (point, trial): squared errors [rad^2], resolution flags and the per-trial deterministic CRB."""
+    """One (point, trial): squared errors [rad^2], resolution flags and the per-trial deterministic CRB.
+
+    Examples
+    --------
+    One trial of the RMSE-vs-SNR sweep with two of the estimators on a 10-element ULA:
+
+    >>> import numpy as np
+    >>> from scenarios import doa_rmse
+    >>> from sensing import trial_rngs
+    >>> cfg = doa_rmse.DoaConfig(estimators=("music", "esprit"), grid_points=361)
+    >>> rec = doa_rmse.trial({"sweep": "snr", "snr_db": 20.0, "n_snapshots": 100}, trial_rngs(0, 0, 0), config=cfg)
+    >>> sorted(rec)
+    ['crb_det', 'esprit_resolved', 'esprit_se', 'music_resolved', 'music_se']
+    >>> bool(rec["music_se"] < 1e-4 and rec["esprit_se"] < 1e-4)   # [rad^2]
+    True
+    """
     import estimators as est
     from sensing import ula
 

@@ -106,7 +106,15 @@ class SiteCsiConfig:
 
 
 def quick_config() -> SiteCsiConfig:
-    """Four small sites and a small model: the CI configuration."""
+    """Four small sites and a small model: the CI configuration.
+
+    Examples
+    --------
+    >>> from scenarios import site_csi
+    >>> cfg = site_csi.quick_config()
+    >>> cfg.sites
+    ('suburb', 'plaza', 'campus', 'boulevard')
+    """
     return SiteCsiConfig(sites=("suburb", "plaza", "campus", "boulevard"), n_users=160, n_subbands=4,
                          hidden_layer_sizes=(16,), max_iter=60, n_components=8, episodes_per_site=2,
                          budgets=(10, 40), n_test=60, snr_db=(0.0, 10.0), se_budget=10)
@@ -153,7 +161,17 @@ class SiteDataset:
 
 
 def generate_site(config: SiteCsiConfig, site: str, *, rng=None) -> SiteDataset:
-    """Users, CSI, paths and SSB fingerprints of one site (deterministic for a given ``rng``)."""
+    """Users, CSI, paths and SSB fingerprints of one site (deterministic for a given ``rng``).
+
+    Examples
+    --------
+    >>> from dataclasses import replace
+    >>> from scenarios import site_csi
+    >>> cfg = replace(site_csi.quick_config(), n_users=40, budgets=(10, 20))
+    >>> ds = site_csi.generate_site(cfg, "plaza", rng=0)
+    >>> ds.site, ds.csi.shape, ds.fingerprints.shape, ds.positions_m.shape   # (users, ports, subbands), ...
+    ('plaza', (40, 32, 4), (40, 8), (40, 3))
+    """
     from channels import city_channel, city_site, sample_user_positions
     from sensing import check_rng, rsrp_fingerprint, ssb_codebook, ssb_rsrp
 
