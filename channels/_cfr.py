@@ -76,6 +76,18 @@ def cfr_from_paths(paths: Paths, rx_array: ArrayGeometry, numerology: Numerology
     -------
     array, shape ``batch_shape + (n_rx, n_freqs, n_times[, n_tx])``, complex128
         In the namespace of ``paths``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from channels import Paths, cfr_from_paths
+    >>> from sensing import Numerology, ula
+    >>> num = Numerology(28e9, 120e3, 64, 32)
+    >>> g = ula(8, num.wavelength_m / 2)
+    >>> paths = Paths.from_arrays(np.array([1.0]), np.array([100e-9]), np.array([2000.0]), np.array([0.3]))
+    >>> h = cfr_from_paths(paths, g, num)
+    >>> h.shape, bool(np.allclose(np.abs(h), 1.0))         # (antennas, subcarriers, symbols); one unit path
+    ((8, 64, 32), True)
     """
     if not isinstance(paths, Paths):
         raise TypeError(f"`paths` must be a channels.Paths; got {type(paths).__name__}.")

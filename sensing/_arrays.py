@@ -88,6 +88,13 @@ def ula(n_elements: int, spacing_m: float, *, axis: str = "y") -> ArrayGeometry:
         Inter-element spacing :math:`d` [m] (half a wavelength is ``wavelength_m / 2``).
     axis : {"y", "x", "z"}, default="y"
         Axis the array lies on. ``"y"`` gives the package's convention (broadside = azimuth 0).
+
+    Examples
+    --------
+    >>> from sensing import ula
+    >>> g = ula(4, 0.5)                                  # 4 elements, 0.5 m apart, along y
+    >>> g.positions_m.shape
+    (4, 3)
     """
     n = check_int(n_elements, "n_elements", low=1)
     d = check_float(spacing_m, "spacing_m", low=0.0, low_inclusive=False)
@@ -195,6 +202,16 @@ def steering_vector(geometry: ArrayGeometry, azimuth_rad, elevation_rad=0.0, *,
     array, shape (..., n_elements, n_dirs), complex
         :math:`[\mathbf a]_m = \exp(j\frac{2\pi}{\lambda}\mathbf p_m^T\mathbf u(\phi, \vartheta))`, in the
         namespace of the angles; complex128 for float64 angles, complex64 for float32.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sensing import steering_vector, ula
+    >>> a = steering_vector(ula(4, 0.5), np.array([0.0, 0.5]), wavelength_m=1.0)
+    >>> a.shape, bool(np.allclose(np.abs(a), 1.0))       # (elements, directions), unit modulus
+    ((4, 2), True)
+    >>> np.round(a[:, 0], 3)                             # broadside: all in phase
+    array([1.+0.j, 1.+0.j, 1.+0.j, 1.+0.j])
     """
     xp, az, el = _angles_iv(geometry, azimuth_rad, elevation_rad, wavelength_m)
     return steering_from_directions(geometry, unit_vector(az, el), wavelength_m=wavelength_m)

@@ -55,6 +55,13 @@ class Numerology:
     centered : bool, default=False
         If False, subcarrier :math:`k` sits at :math:`f_k = k\\Delta f` (the first used subcarrier
         is the frequency reference, as in PLAIN); if True at :math:`(k - \\lfloor N_K/2\\rfloor)\\Delta f`.
+
+    Examples
+    --------
+    >>> from sensing import Numerology
+    >>> num = Numerology(28e9, 120e3, 64, 32)            # carrier, spacing, subcarriers, symbols
+    >>> round(num.wavelength_m * 1e3, 3), num.subcarrier_frequencies_hz.shape
+    (10.707, (64,))
     """
 
     carrier_hz: float
