@@ -38,7 +38,7 @@ from .isac_ofdm import (
     truth_matrix,
 )
 
-__all__ = ["DESCRIPTION", "ADAPTERS", "GATE_CELLS", "add_arguments", "run"]
+__all__ = ["DESCRIPTION", "ADAPTERS", "GATE_CELLS", "FLAGS", "add_arguments", "config_from_args", "run"]
 
 GATE_CELLS = 2.0
 """An estimate farther than this many resolution cells (scaled Euclidean distance over azimuth,
@@ -54,6 +54,23 @@ def add_arguments(p) -> None:
                    help="comma-separated estimators to run (default: all available; see the table)")
     p.add_argument("--propagation", choices=["monostatic", "one-way"], default=None,
                    help="override the preset's propagation model")
+
+
+FLAGS = {"propagation": "--propagation", "path_loss": "--propagation", "estimators": "--estimators"}
+"""Configuration field (or sweep key) -> the flag that sets it, for messages."""
+
+
+def config_from_args(args) -> IsacConfig:
+    """``--preset`` <- ``--config`` file <- ``--propagation`` (a propagation other than the
+    configuration's also sets its path loss: the radar equation for monostatic, UMa-LoS for
+    one-way)."""
+    def flags_given(fields):
+        if args.propagation is None or args.propagation == fields["propagation"]:
+            return {}
+        return {"propagation": args.propagation,
+                "path_loss": "radar" if args.propagation == "monostatic" else "uma-los"}
+
+    return _kit.build_config(args, PRESETS[args.preset](), FLAGS, flags_given)
 
 
 def _trial(point: dict, rngs, *, config: IsacConfig, names: tuple[str, ...], backend: str) -> dict:
@@ -94,10 +111,7 @@ def _print_table(snrs, names, agg) -> None:
 
 def run(args) -> int:
     """Sweep SNR, run the estimators, print a table, write dataset, CSV and figures."""
-    config: IsacConfig = PRESETS[args.preset]()
-    if args.propagation is not None and args.propagation != config.propagation:
-        pl = "radar" if args.propagation == "monostatic" else "uma-los"
-        config = replace(config, propagation=args.propagation, path_loss=pl)
+    config: IsacConfig = config_from_args(args)
     names = _kit.parse_names(args.estimators, "--estimators", tuple(ADAPTERS))
     if args.preset == "plain":
         snrs = args.snr_db or ([-10.0, 0.0, 10.0] if args.quick else [float(s) for s in range(-20, 21, 5)])

@@ -3,7 +3,7 @@ tables, CSV files, figures and ``results.h5`` (see :mod:`scenarios.uplink_isac`)
 
 from __future__ import annotations
 
-from dataclasses import asdict, replace
+from dataclasses import asdict
 from functools import partial
 
 import numpy as np
@@ -22,7 +22,7 @@ from .uplink_isac import (
     trial,
 )
 
-__all__ = ["DESCRIPTION", "add_arguments", "run"]
+__all__ = ["DESCRIPTION", "FLAGS", "add_arguments", "config_from_args", "run"]
 
 CONVERGENCE_METHODS = ("proposed", "full", "no_mstep", "random_init")
 """Methods of the convergence / CPU-time study (when selected)."""
@@ -43,7 +43,14 @@ def add_arguments(parser) -> None:
     parser.add_argument("--max-outer", type=int, default=None, help="EM iterations")
 
 
+FLAGS = {"n_users": "--n-users", "n_scatterers": "--n-scatterers", "max_outer": "--max-outer",
+         "array_rows": "--array", "array_cols": "--array", "methods": "--methods", "n_pilot_symbols": "--pilots"}
+"""Configuration field (or sweep key) -> the flag that sets it, for messages."""
+
+
 def _config(args) -> UplinkConfig:
+    """The preset (``--quick``: 4x8 UPA, 2 users, 3 scatterers, 32x6 REs, 6 EM iterations) <-
+    ``--config`` file <- the flags given."""
     if args.quick:
         base = UplinkConfig(n_subcarriers=32, n_symbols=6, array_rows=4, array_cols=8, n_users=2, n_scatterers=3,
                             max_outer=6)
@@ -60,9 +67,12 @@ def _config(args) -> UplinkConfig:
         try:
             r, c = (int(v) for v in args.array.lower().split("x"))
         except ValueError as exc:
-            raise ValueError(f"`--array` must look like '8x8'; got {args.array!r}.") from exc
+            raise ValueError(f"`--array` must look like '8x8' (rows x columns); got {args.array!r}.") from exc
         kw.update(array_rows=r, array_cols=c)
-    return replace(base, **kw)
+    return _kit.build_config(args, base, FLAGS, kw)
+
+
+config_from_args = _config
 
 
 def run(args) -> int:

@@ -44,7 +44,8 @@ from . import _kit
 
 DESCRIPTION = "DOA RMSE vs SNR and snapshots (MUSIC, root-MUSIC, ESPRIT, Unitary ESPRIT, OMP, Capon) with both CRBs; resolution probability"
 
-__all__ = ["DESCRIPTION", "DoaConfig", "DoaResults", "ESTIMATOR_LABELS", "add_arguments", "run", "trial"]
+__all__ = ["DESCRIPTION", "DoaConfig", "DoaResults", "ESTIMATOR_LABELS", "FLAGS", "add_arguments", "config_from_args",
+           "run", "trial"]
 
 ESTIMATOR_LABELS = {
     "music": "MUSIC",
@@ -215,27 +216,43 @@ def _crb_sto(config: DoaConfig, snr_db: float, n: int) -> float:
     return float(np.mean(r.std ** 2))
 
 
+FLAGS = {"n_elements": "--n-elements", "estimators": "--estimators", "snapshot_snr_db": "--snapshot-snr-db",
+         "resolution_snr_db": "--resolution-snr-db", "n_snapshots": "--snapshots",
+         "separation_deg": "--separations-deg"}
+"""Configuration field (or sweep key) -> the flag that sets it, for messages."""
+
+
 def add_arguments(parser) -> None:
     parser.add_argument("--estimators", type=str, default=None,
                         help=f"comma-separated subset of {', '.join(ESTIMATOR_LABELS)} (default: all)")
-    parser.add_argument("--n-elements", type=int, default=10, help="ULA size M (default: %(default)s)")
+    parser.add_argument("--n-elements", type=int, default=None, help="ULA size M (default: 10)")
     parser.add_argument("--snapshots", type=str, default=None,
                         help="snapshot counts of the RMSE-vs-N sweep, e.g. '10,30,100,300'")
     parser.add_argument("--separations-deg", type=str, default=None,
                         help="source separations of the resolution sweep [deg], e.g. '1,2,4,8'")
-    parser.add_argument("--snapshot-snr-db", type=float, default=0.0,
-                        help="SNR of the RMSE-vs-N sweep [dB] (default: %(default)s)")
-    parser.add_argument("--resolution-snr-db", type=float, default=10.0,
-                        help="SNR of the resolution sweep [dB] (default: %(default)s)")
+    parser.add_argument("--snapshot-snr-db", type=float, default=None,
+                        help="SNR of the RMSE-vs-N sweep [dB] (default: 0)")
+    parser.add_argument("--resolution-snr-db", type=float, default=None,
+                        help="SNR of the resolution sweep [dB] (default: 10)")
+
+
+def config_from_args(args) -> DoaConfig:
+    """``DoaConfig`` of the preset (``--quick``: a 601-point grid) <- ``--config`` <- flags given."""
+    base = DoaConfig(grid_points=601 if args.quick else 1801)
+    over = {}
+    if args.estimators is not None:
+        over["estimators"] = _kit.parse_names(args.estimators, "--estimators", tuple(ESTIMATOR_LABELS))
+    for name in ("n_elements", "snapshot_snr_db", "resolution_snr_db"):
+        if getattr(args, name) is not None:
+            over[name] = getattr(args, name)
+    return _kit.build_config(args, base, FLAGS, over)
 
 
 def run(args) -> int:
     from sensing.plotting import ieee_figure, plot_rmse, save_figure, write_csv
 
-    names = _kit.parse_names(args.estimators, "--estimators", tuple(ESTIMATOR_LABELS))
-    config = DoaConfig(n_elements=args.n_elements, estimators=names, snapshot_snr_db=args.snapshot_snr_db,
-                       resolution_snr_db=args.resolution_snr_db,
-                       grid_points=601 if args.quick else 1801)
+    config = config_from_args(args)
+    names = tuple(config.estimators)
     snrs = args.snr_db or ([-10.0, 0.0, 10.0, 20.0] if args.quick else [float(s) for s in range(-20, 31, 5)])
     snapshots = _kit.parse_numbers(args.snapshots, "--snapshots", cast=int, low=2) if args.snapshots else (
         [10, 100] if args.quick else [5, 10, 20, 50, 100, 200, 500, 1000])

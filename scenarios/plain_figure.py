@@ -46,7 +46,7 @@ from .isac_ofdm import (
 
 DESCRIPTION = "PLAIN (Tahir et al. 2025) released example: RMSE vs SNR with both CRBs, run times, compression comparison"
 
-__all__ = ["DESCRIPTION", "add_arguments", "run", "METHODS", "COMPARISON", "resolution_cells"]
+__all__ = ["DESCRIPTION", "FLAGS", "add_arguments", "config_from_args", "run", "METHODS", "COMPARISON", "resolution_cells"]
 
 DELTAS = (1, 4, 14)
 """PLAIN's released compression factors (space, frequency, time)."""
@@ -68,6 +68,16 @@ COMPARISON = {
     "smoothing": ("smoothing", (1, 2, 2), "Delta = (1, 2, 2), steps (1, 10, 30): 100 subtensors 16x90x280"),
     "shifted_decimation": ("shifted_decimation", DELTAS, "Delta = (1, 4, 14): 56 virtual snapshots"),
 }
+
+
+FLAGS = {"methods": "--methods"}
+"""Sweep key -> the flag that sets it, for messages (the configuration has no flags of its own:
+``--config`` changes it)."""
+
+
+def config_from_args(args):
+    """The PLAIN paper's released example (:func:`scenarios.isac_ofdm.plain_preset`) <- ``--config``."""
+    return _kit.build_config(args, plain_preset(), FLAGS)
 
 
 def add_arguments(p) -> None:
@@ -164,7 +174,7 @@ def _agg(res, key, reduce):
 def run(args) -> int:
     from sensing.plotting import ieee_figure, plot_rmse, save_figure, write_csv
 
-    config = plain_preset()
+    config = config_from_args(args)
     names = _kit.parse_names(args.methods, "--methods", tuple(METHODS))
     default_cmp = ("decimation", "averaging") if args.quick else ("none", "decimation", "averaging", "smoothing")
     comps = _kit.parse_names(args.compressions, "--compressions", tuple(COMPARISON), default=default_cmp,

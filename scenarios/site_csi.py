@@ -27,7 +27,7 @@ from __future__ import annotations
 import json
 import time
 import warnings
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -38,7 +38,7 @@ DESCRIPTION = ("Site-specific CSI feedback: SiFo vs per-site learning vs 3GPP Ty
                "over ten city sites (leave-one-site-out)")
 
 __all__ = ["SiteCsiConfig", "SiteDataset", "LosoRecord", "quick_config", "generate_site", "DESCRIPTION",
-           "add_arguments", "run"]
+           "FLAGS", "add_arguments", "config_from_args", "run"]
 
 
 @dataclass(frozen=True)
@@ -258,6 +258,39 @@ def _loso_task(point: dict, rngs) -> dict:
 
 # ------------------------------------------------------------------------------ terminal
 
+FLAGS = {"n_users": "--users", "sites": "--sites", "budgets": "--budgets", "n_beams": "--beams",
+         "snr_db": "--snr-db"}
+"""Configuration field -> the flag that sets it, for messages."""
+
+
+def config_from_args(args) -> SiteCsiConfig:
+    """The preset (``--quick``: :func:`quick_config`) <- ``--config`` file <- the flags given
+    (``--budgets`` without ``se_budget`` among them also moves ``se_budget`` to the second budget)."""
+    from channels import city_site_names
+
+    def flags_given(fields):
+        over = {}
+        if args.users is not None:
+            over["n_users"] = args.users
+        if args.sites is not None:
+            over["sites"] = _kit.parse_names(args.sites, "--sites", city_site_names())
+        if args.budgets is not None:
+            over["budgets"] = tuple(_kit.parse_numbers(args.budgets, "--budgets", cast=int, low=1,
+                                                       why="labelled target users"))
+            if fields["se_budget"] not in over["budgets"]:
+                over["se_budget"] = over["budgets"][min(1, len(over["budgets"]) - 1)]
+        if args.beams is not None:
+            over["n_beams"] = args.beams
+        if args.snr_db is not None:
+            over["snr_db"] = tuple(float(s) for s in args.snr_db)
+        return over
+
+    if args.backend != "numpy":
+        raise ValueError("`--backend` must be 'numpy' for site-csi (scikit-learn runs on host memory); "
+                         f"got {args.backend!r}.")
+    return _kit.build_config(args, quick_config() if args.quick else SiteCsiConfig(), FLAGS, flags_given)
+
+
 def add_arguments(p) -> None:
     p.add_argument("--users", type=int, default=None, help="users per site (default: 1200; quick: 160)")
     p.add_argument("--sites", type=str, default=None,
@@ -284,30 +317,11 @@ def run(args) -> int:
     """Generate the site datasets, run leave-one-site-out, write figures, CSVs and the table."""
     from tqdm.auto import tqdm
 
-    from channels import city_site_names
     from estimators import overhead_table
     from sensing import load_dataset, save_dataset
     from sensing.plotting import ieee_figure, save_figure, write_csv
 
-    cfg = quick_config() if args.quick else SiteCsiConfig()
-    over = {}
-    if args.users is not None:
-        over["n_users"] = args.users
-    if args.sites is not None:
-        over["sites"] = _kit.parse_names(args.sites, "--sites", city_site_names())
-    if args.budgets is not None:
-        over["budgets"] = tuple(_kit.parse_numbers(args.budgets, "--budgets", cast=int, low=1,
-                                                   why="labelled target users"))
-        if cfg.se_budget not in over["budgets"]:
-            over["se_budget"] = over["budgets"][min(1, len(over["budgets"]) - 1)]
-    if args.beams is not None:
-        over["n_beams"] = args.beams
-    if args.snr_db is not None:
-        over["snr_db"] = tuple(float(s) for s in args.snr_db)
-    if args.backend != "numpy":
-        raise ValueError("`--backend` must be 'numpy' for site-csi (scikit-learn runs on host memory); "
-                         f"got {args.backend!r}.")
-    cfg = replace(cfg, **over)
+    cfg = config_from_args(args)
     out = _kit.output_dir(args, "site-csi")
     data_dir, loso_dir = out / "datasets", out / "loso"
     for d in (data_dir, loso_dir):
@@ -317,9 +331,8 @@ def run(args) -> int:
           f"{cfg.n_subbands} subbands, L={cfg.n_beams}, budgets {cfg.budgets} -> {out}")
 
     results_path = out / "results.jsonl"
-    if results_path.exists() and results_path.stat().st_size > 0 and not args.resume:
-        raise FileExistsError(f"{results_path} already holds results; pass --resume to continue that run "
-                              "or choose another --out (nothing is overwritten).")
+    # before the site datasets are (re)written: the same refusals as the sweep's
+    _kit.check_resume(args, results_path, _kit.fingerprint(scenario="site-csi", config=asdict(cfg)))
     # 1. site datasets (deterministic per site: seed and site index)
     root = np.random.SeedSequence(args.seed)
     children = root.spawn(len(cfg.sites))

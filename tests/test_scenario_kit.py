@@ -29,7 +29,8 @@ ROOT = PKG.parent
 
 def test_parse_numbers_good_input():
     assert _kit.parse_numbers("1, 2,4", "--n", cast=int, low=1) == [1, 2, 4]
-    assert _kit.parse_numbers("0.5,,3", "--x") == [0.5, 3.0]
+    with pytest.raises(ValueError, match=r"`--x` has an empty item in '0.5,,3'"):   # a typo, not fewer points
+        _kit.parse_numbers("0.5,,3", "--x")
     assert _kit.parse_numbers("2", "--x", low=0.0, high=170.0, low_inclusive=False, high_inclusive=False) == [2.0]
     assert all(isinstance(v, int) for v in _kit.parse_numbers("10,300", "--n", cast=int))
 
