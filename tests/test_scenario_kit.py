@@ -274,3 +274,105 @@ def test_missing_estimator_stops_the_run(scenario, missing, row, monkeypatch, tm
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and f"estimators.{missing}" in err and repr(row) in err
     assert not (out / "results.jsonl").exists()
+
+
+# --------------------------------------------------------------------------------------------
+# --config TOML: writer and reader agree on every scenario configuration
+# --------------------------------------------------------------------------------------------
+
+def _configs():
+    from scenarios.doa_rmse import DoaConfig
+    from scenarios.isac_ofdm import IsacConfig, default_config, plain_preset
+    from scenarios.site_csi import SiteCsiConfig, quick_config
+    from scenarios.uplink_isac import UplinkConfig
+
+    return [(IsacConfig, default_config()), (IsacConfig, plain_preset()), (DoaConfig, DoaConfig()),
+            (SiteCsiConfig, SiteCsiConfig()), (SiteCsiConfig, quick_config()), (UplinkConfig, UplinkConfig())]
+
+
+@pytest.mark.parametrize("cls, cfg", _configs(), ids=lambda c: getattr(c, "__name__", ""))
+def test_config_toml_round_trip(cls, cfg, tmp_path):
+    import dataclasses
+    import tomllib
+
+    path = _kit.write_config(tmp_path / "config.toml", cfg, header=["a header line"])
+    text = path.read_text()
+    assert text.startswith("# a header line\n")
+    tomllib.loads(text)                                   # valid TOML
+    back = dataclasses.replace(cls(), **_kit.read_config_file(path, cls))
+    assert back == cfg
+    assert list(tmp_path.iterdir()) == [path]             # no temporary file left behind
+
+
+def test_toml_values():
+    import tomllib
+
+    for v in (0, -3, 1.5, 1e-9, 2.8e10, -0.0, float("inf"), True, "", 'a "q" \\ \t\n\x7f é', (), ((1, 2.0), ("x",))):
+        got = tomllib.loads(f"k = {_kit._toml_value(v)}")["k"]
+        assert _kit._freeze(got) == v and type(_kit._freeze(got)) is type(v), (v, got)
+    assert math.isnan(tomllib.loads(f"k = {_kit._toml_value(float('nan'))}")["k"])
+
+
+def test_config_file_types(tmp_path):
+    from scenarios.isac_ofdm import IsacConfig
+
+    p = tmp_path / "c.toml"
+    p.write_text("n_antennas = 8\ncarrier_hz = 28000000000\nfft_size = 128\nazimuth_range_rad = [-1, 1]\n"
+                 "distances_m = [10, 20.5]\n")
+    got = _kit.read_config_file(p, IsacConfig)
+    assert got == {"n_antennas": 8, "carrier_hz": 28e9, "fft_size": 128, "azimuth_range_rad": (-1.0, 1.0),
+                   "distances_m": (10.0, 20.5)}
+    assert isinstance(got["carrier_hz"], float) and all(isinstance(v, float) for v in got["distances_m"])
+    for text, msg in [("azimuth_range_rad = [1]\n", "`azimuth_range_rad` must be an array of 2 numbers; got [1]"),
+                      ("fft_size = 1.5\n", "`fft_size` must be an integer; got 1.5 (a float)"),
+                      ("distances_m = [1, \"a\"]\n", "`distances_m` must be an array of numbers"),
+                      ("[table]\nx = 1\n", "unknown key table for IsacConfig; valid keys: propagation, carrier_hz")]:
+        p.write_text(text)
+        with pytest.raises(ValueError) as err:
+            _kit.read_config_file(p, IsacConfig)
+        assert msg in str(err.value) and "\n" not in str(err.value), str(err.value)
+
+
+def test_build_config_precedence_and_messages(tmp_path):
+    from scenarios.isac_ofdm import IsacConfig
+
+    p = tmp_path / "c.toml"
+    p.write_text("n_antennas = 8\nn_targets = 2\n")
+    args = _args(config=p)
+    cfg = _kit.build_config(args, IsacConfig(), {"n_targets": "--targets"}, {"n_targets": 3})
+    assert (cfg.n_antennas, cfg.n_targets) == (8, 3) and args.effective_config is cfg
+    assert args.config_sources == {"n_antennas": "file", "n_targets": "flag"}
+    with pytest.raises(ValueError, match=r"^`--targets` \(n_targets\) must be an integer in \[1, 7\]"):
+        _kit.build_config(_args(config=p), IsacConfig(), {"n_targets": "--targets"}, {"n_targets": 9})
+    p.write_text("n_antennas = 1\n")
+    with pytest.raises(ValueError, match=r"^`n_antennas` \(from c.toml\) must be an integer >= 2"):
+        _kit.build_config(_args(config=p), IsacConfig(), {})
+
+
+def test_resume_conflicts():
+    fp = _kit.fingerprint(scenario="s", config={"n_users": 3, "x": (1, 2)}, methods=("a",))
+    header = {"fingerprint": fp, "seed": 0, "points": [{"snr_db": 0.0}, {"snr_db": 10.0}]}
+    pts = [{"snr_db": 0.0}, {"snr_db": 10.0}]
+    assert _kit.resume_conflicts(header, fp, 0, pts) == []
+    new = _kit.fingerprint(scenario="s", config={"n_users": 4, "x": (1, 2)}, methods=("a", "b"))
+    assert _kit.resume_conflicts(header, new, 1, pts, {"n_users": "--users", "methods": "--methods"}) == [
+        '`--methods` (methods) ["a"] → ["a", "b"]', "`--users` (n_users) 3 → 4", "`--seed` 0 → 1"]
+    assert _kit.resume_conflicts(header, fp, 0, [{"snr_db": 0.0}]) == ["`--snr-db` (snr_db) values [0.0, 10.0] → [0.0]"]
+    assert _kit.resume_conflicts({**header, "fingerprint": "mod:task"}, fp, 0, pts)[0].startswith("the task")
+
+
+def test_check_out_creates_nothing(tmp_path):
+    assert _kit.check_out(_args(out=tmp_path / "a" / "b"), "x") == tmp_path / "a" / "b"
+    assert not (tmp_path / "a").exists()
+    (tmp_path / "f").write_text("")
+    for out, msg in ((tmp_path / "f", "is an existing file"), (tmp_path / "f" / "g" / "h", "is a file, not a folder")):
+        with pytest.raises(ValueError, match=msg):
+            _kit.check_out(_args(out=out), "x")
+
+
+def test_list_parsers_reject_empty_items():
+    for fn in (lambda t: _kit.parse_snr_list(t), lambda t: _kit.parse_numbers(t, "--snr-db"),
+               lambda t: _kit.parse_names(t, "--snr-db", ("1", "2"))):
+        for text in ("1,,2", "1,2,", ",1", " , "):
+            with pytest.raises(ValueError, match="`--snr-db`.*empty item"):
+                fn(text)
