@@ -27,7 +27,19 @@ __all__ = ["cfr_from_paths", "array_phases"]
 
 
 def array_phases(geometry: ArrayGeometry, azimuth_rad, elevation_rad, *, wavelength_m: float) -> Array:
-    r"""Element phases :math:`\frac{2\pi}{\lambda}\mathbf p_m^T\mathbf u` [rad], shape (..., n_elements, n_paths)."""
+    r"""Element phases :math:`\frac{2\pi}{\lambda}\mathbf p_m^T\mathbf u` [rad], shape (..., n_elements, n_paths).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from channels import array_phases
+    >>> from sensing import ula
+    >>> ph = array_phases(ula(4, 0.5), np.array([0.0, np.pi / 6]), np.zeros(2), wavelength_m=1.0)
+    >>> ph.shape                                           # (n_elements, n_paths)
+    (4, 2)
+    >>> np.round(ph[:, 1], 4)                              # pi * sin(30 deg) per element
+    array([0.    , 1.5708, 3.1416, 4.7124])
+    """
     if not isinstance(geometry, ArrayGeometry):
         raise TypeError(f"`geometry` must be an ArrayGeometry; got {type(geometry).__name__}.")
     wavelength_m = check_float(wavelength_m, "wavelength_m", low=0.0, low_inclusive=False)

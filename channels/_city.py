@@ -170,7 +170,15 @@ SITE_SPECS: dict[str, SiteSpec] = {s.name: s for s in (
 
 
 def city_site_names() -> tuple[str, ...]:
-    """Names of the built-in sites (at least ten; layouts differ, see :data:`SITE_SPECS`)."""
+    """Names of the built-in sites (at least ten; layouts differ, see :data:`SITE_SPECS`).
+
+    Examples
+    --------
+    >>> from channels import city_site_names
+    >>> names = city_site_names()
+    >>> len(names) >= 10, names[:3]
+    (True, ('manhattan', 'old-town', 'suburb'))
+    """
     return tuple(SITE_SPECS)
 
 
@@ -375,6 +383,19 @@ def city_site(name: str, *, n1: int = 4, n2: int = 4, dual_polarized: bool = Tru
     Returns
     -------
     CitySite
+
+    Examples
+    --------
+    >>> from channels import city_site
+    >>> site = city_site("manhattan", n1=2, n2=2)          # deterministic: same name, same layout
+    >>> site.name, site.n_ports, site.buildings.shape[1], round(site.wavelength_m, 4)
+    ('manhattan', 8, 5, 0.0857)
+    >>> bool((city_site("manhattan", n1=2, n2=2).buildings == site.buildings).all())
+    True
+    >>> city_site("atlantis")
+    Traceback (most recent call last):
+        ...
+    ValueError: `name` must be one of 'manhattan', ...; got 'atlantis'.
     """
     check_choice(name, "name", tuple(SITE_SPECS))
     n1, n2 = check_int(n1, "n1", low=1), check_int(n2, "n2", low=1)
@@ -497,6 +518,17 @@ def sample_user_positions(site: CitySite, n_users: int, *, rng=None, min_distanc
     -------
     ndarray, shape (n_users, 3)
         ``(x, y, 1.5 m)``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from channels import city_site, sample_user_positions
+    >>> site = city_site("manhattan", n1=2, n2=2)
+    >>> ue = sample_user_positions(site, 4, rng=0, min_distance_m=30.0)
+    >>> ue.shape, ue[:, 2]                                 # outdoors, at 1.5 m
+    ((4, 3), array([1.5, 1.5, 1.5, 1.5]))
+    >>> bool(np.all(np.hypot(*(ue[:, :2] - site.bs_position_m[:2]).T) >= 30.0)), bool(site.inside_buildings(ue[:, :2]).any())
+    (True, False)
     """
     _site_iv(site)
     n = check_int(n_users, "n_users", low=1)
@@ -533,6 +565,18 @@ def segments_blocked(p0, p1, boxes, skip=None, *, method: str = "numba") -> np.n
         Building to ignore per segment (-1: none).
     method : {"numba", "numpy"}, default="numba"
         The parallel kernel or its NumPy twin (:mod:`channels._city_reference`).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from channels import segments_blocked
+    >>> boxes = np.array([[0.0, 10.0, 0.0, 10.0, 20.0]])   # (x_min, x_max, y_min, y_max, height)
+    >>> p0 = np.array([[-5.0, 5.0, 1.5], [-5.0, 5.0, 25.0], [-5.0, -5.0, 1.5]])
+    >>> p1 = p0 + np.array([20.0, 0.0, 0.0])               # through, over, beside the building
+    >>> segments_blocked(p0, p1, boxes)
+    array([ True, False, False])
+    >>> segments_blocked(p0, p1, boxes, skip=np.array([0, -1, -1]), method="numpy")   # ignore it
+    array([False, False, False])
     """
     check_choice(method, "method", ("numba", "numpy"))
     p0 = np.ascontiguousarray(p0, dtype=np.float64)
@@ -750,6 +794,16 @@ def city_paths(site: CitySite, positions_m, *, max_paths: int = 64,
     -------
     CityChannel
         With ``csi=None``.
+
+    Examples
+    --------
+    >>> from channels import city_paths, city_site, sample_user_positions
+    >>> site = city_site("manhattan", n1=2, n2=2)
+    >>> out = city_paths(site, sample_user_positions(site, 3, rng=0), max_paths=16)
+    >>> out.csi is None, out.paths.batch_shape, out.paths.n_paths, out.path_kind.shape
+    (True, (3,), 16, (3, 16))
+    >>> out.los.dtype, bool(((out.path_kind >= 0) & (out.path_kind <= 4)).all())   # 1 LoS ... 4 cluster ray
+    (dtype('bool'), True)
     """
     _site_iv(site)
     ue = positions_iv(positions_m)
@@ -835,7 +889,14 @@ def synthesize_csi(site, out, n_subbands, prbs_per_subband, subcarrier_spacing_h
 
 def subband_frequencies(n_subbands: int, *, prbs_per_subband: int = 4,
                         subcarrier_spacing_hz: float = 30e3) -> np.ndarray:
-    """Baseband centre frequencies [Hz] of ``n_subbands`` contiguous subbands of 12-subcarrier PRBs."""
+    """Baseband centre frequencies [Hz] of ``n_subbands`` contiguous subbands of 12-subcarrier PRBs.
+
+    Examples
+    --------
+    >>> from channels import subband_frequencies
+    >>> subband_frequencies(3)                             # 4 PRBs of 12 x 30 kHz per subband
+    array([ 720000., 2160000., 3600000.])
+    """
     n = check_int(n_subbands, "n_subbands", low=1)
     prb = check_int(prbs_per_subband, "prbs_per_subband", low=1)
     scs = check_float(subcarrier_spacing_hz, "subcarrier_spacing_hz", low=0.0, low_inclusive=False)
@@ -865,6 +926,17 @@ def city_channel(site: CitySite, positions_m, *, n_subbands: int = 13, prbs_per_
     Returns
     -------
     CityChannel
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from channels import city_channel, city_site, sample_user_positions
+    >>> site = city_site("manhattan", n1=2, n2=2)          # 2 x 2 dual-polarised: 8 ports
+    >>> ch = city_channel(site, sample_user_positions(site, 2, rng=0), n_subbands=4, max_paths=16)
+    >>> ch.csi.shape, ch.csi.dtype, ch.site_name           # (users, ports, subbands)
+    ((2, 8, 4), dtype('complex128'), 'manhattan')
+    >>> ch.frequencies_hz
+    array([ 720000., 2160000., 3600000., 5040000.])
     """
     check_int(n_subbands, "n_subbands", low=1)
     out = city_paths(site, positions_m, max_paths=max_paths)

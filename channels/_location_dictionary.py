@@ -153,6 +153,25 @@ def location_dictionary(grid_m, *, user_positions_m, time_offsets_s, bs_array: A
     ValueError
         On an empty grid, a grid point or user at the BS or a grid point at a user (zero distance,
         undefined direction), or non-finite input.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from channels import location_dictionary, uniform_location_grid
+    >>> from sensing import Numerology, upa
+    >>> num = Numerology(28e9, 120e3, 16, 1)
+    >>> grid = uniform_location_grid(((20.0, -10.0, 0.0), (40.0, 10.0, 0.0)), 5.0)   # 16 points
+    >>> d = location_dictionary(grid, user_positions_m=np.array([[30.0, 15.0, -10.0], [35.0, -15.0, -10.0]]),
+    ...                         time_offsets_s=np.zeros(2), bs_array=upa(2, 4, num.wavelength_m / 2),
+    ...                         wavelength_m=num.wavelength_m, frequencies_hz=num.subcarrier_frequencies_hz,
+    ...                         gradients=True)
+    >>> d.n_grid, d.n_users, d.n_columns, d.steering.shape, d.delay.shape   # 16 grid + 2 LoS columns
+    (16, 2, 18, (8, 18), (2, 16, 18))
+    >>> d.allowed[:, 16:]                                  # each user owns its LoS column
+    array([[ True, False],
+           [False,  True]])
+    >>> d.dense(0).shape, d.d_steering.shape               # (antennas, subcarriers, columns)
+    ((8, 16, 18), (8, 18, 3))
     """
     xp = get_xp(grid_m)
     if not isinstance(bs_array, ArrayGeometry):
@@ -243,6 +262,17 @@ def uniform_location_grid(region_m, spacing_m) -> np.ndarray:
     -------
     ndarray, shape (n_points, 3)
         Cell centres in C order over (x, y, z) (z varies fastest).
+
+    Examples
+    --------
+    >>> from channels import uniform_location_grid
+    >>> g = uniform_location_grid(((0.0, 0.0, 1.5), (10.0, 4.0, 1.5)), 2.0)   # flat box: one z layer
+    >>> g.shape
+    (10, 3)
+    >>> g[:3]                                              # cell centres, z fastest, then y
+    array([[1. , 1. , 1.5],
+           [1. , 3. , 1.5],
+           [3. , 1. , 1.5]])
     """
     box = np.asarray(check_array(region_m, "region_m", shape=(2, 3), kind=("real floating", "integral")),
                      dtype=float)

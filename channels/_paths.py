@@ -36,6 +36,22 @@ class Paths(HostCopy):
         Angle of departure at the transmit array [rad] (used only with a transmit array).
 
     The channel these paths produce is written out in :func:`channels.cfr_from_paths`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from channels import Paths
+    >>> p = Paths.from_arrays(np.array([[1.0, 0.5j], [0.2, 0.0]]),   # 2 links (batch), 2 paths each;
+    ...                       np.array([[100e-9, 250e-9], [80e-9, 0.0]]))   # link 1 pads with a zero gain
+    >>> p.batch_shape, p.n_paths, p.aoa_az_rad.shape
+    ((2,), 2, (2, 2))
+    >>> np.round(p.power(), 2)
+    array([[1.  , 0.25],
+           [0.04, 0.  ]])
+    >>> Paths.from_arrays(np.array([1.0]), np.array([-1e-9]))
+    Traceback (most recent call last):
+        ...
+    ValueError: `delays_s` must be >= 0 (causal paths); got a negative delay.
     """
 
     gains: Array
@@ -60,7 +76,19 @@ class Paths(HostCopy):
     @classmethod
     def from_arrays(cls, gains, delays_s, doppler_hz=None, aoa_az_rad=None, aoa_el_rad=None,
                     aod_az_rad=None, aod_el_rad=None) -> "Paths":
-        """Build paths filling omitted parameters with zeros (e.g. no Doppler, no elevation)."""
+        """Build paths filling omitted parameters with zeros (e.g. no Doppler, no elevation).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from channels import Paths
+        >>> p = Paths.from_arrays(np.array([1.0, 0.3]), np.array([50e-9, 120e-9]), doppler_hz=np.array([0.0, 400.0]),
+        ...                       aoa_az_rad=np.array([0.2, -0.5]))
+        >>> p.gains.dtype, p.aoa_el_rad, p.aod_az_rad                    # omitted: zeros
+        (dtype('complex128'), array([0., 0.]), array([0., 0.]))
+        >>> sorted(p.as_dict())
+        ['aoa_az_rad', 'aoa_el_rad', 'aod_az_rad', 'aod_el_rad', 'delays_s', 'doppler_hz', 'gains']
+        """
         xp = get_xp(gains, delays_s)
         g = xp.asarray(gains)
         rdt = xp.float32 if g.dtype in (xp.float32, xp.complex64) else xp.float64

@@ -58,7 +58,14 @@ def _llvm_ok() -> bool:
 
 
 def sionna_rt_available() -> bool:
-    """True when ``sionna.rt`` imports and a usable LLVM (or a CUDA GPU variant) is present."""
+    """True when ``sionna.rt`` imports and a usable LLVM (or a CUDA GPU variant) is present.
+
+    Examples
+    --------
+    >>> from channels import sionna_rt_available
+    >>> isinstance(sionna_rt_available(), bool)           # False without the sionna-rt extra
+    True
+    """
     try:
         import importlib.util
 
@@ -102,6 +109,17 @@ class RTSite:
         Receivers per PathSolver call.
     seed : int, default=42
     diffuse_reflection, diffraction : bool, default=False
+
+    Examples
+    --------
+    >>> from channels import RTSite
+    >>> site = RTSite("munich", (8.5, 21.0, 27.0), n1=4, n2=2)   # a description: needs no sionna
+    >>> site.name, site.n_ports, site.bs_array().n_elements
+    ('rt:munich', 16, 8)
+    >>> RTSite("munich", (0.0, 0.0))
+    Traceback (most recent call last):
+        ...
+    ValueError: `bs_position_m` must have 3 coordinates; got (0.0, 0.0).
     """
 
     scene: str

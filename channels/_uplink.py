@@ -78,6 +78,22 @@ class UplinkGeometry:
         Whether the direct path of each user is unobstructed.
     rcs_m2 : ndarray, shape (n_scatterers,)
         Radar cross-section of each scatterer [m^2] (bistatic amplitude model).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from channels import UplinkGeometry
+    >>> from sensing import SPEED_OF_LIGHT, upa
+    >>> geo = UplinkGeometry(                              # or draw one with draw_uplink_geometry
+    ...     bs_array=upa(2, 2, 0.005), bs_position_m=np.zeros(3),
+    ...     nominal_user_positions_m=np.array([[40.0, 5.0, -10.0]]), user_position_errors_m=np.zeros((1, 3)),
+    ...     time_offsets_s=np.array([2e-9]), scatterer_positions_m=np.array([[30.0, -5.0, 0.0]]),
+    ...     visibility=np.array([[True]]), los=np.array([True]), rcs_m2=np.array([1000.0]))
+    >>> p = geo.paths(28e9)
+    >>> geo.n_users, geo.n_scatterers, p.batch_shape, p.n_paths   # LoS path last
+    (1, 1, (1,), 2)
+    >>> np.round((p.delays_s - 2e-9) * SPEED_OF_LIGHT, 2)  # path lengths [m]: 17.32 + 30.41, then LoS
+    array([[47.73, 41.53]])
     """
 
     bs_array: ArrayGeometry
@@ -199,6 +215,19 @@ def draw_uplink_geometry(*, bs_array: ArrayGeometry, n_users: int, n_scatterers:
     Returns
     -------
     UplinkGeometry
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from channels import draw_uplink_geometry
+    >>> from sensing import upa
+    >>> geo = draw_uplink_geometry(bs_array=upa(4, 4, 0.005), n_users=3, n_scatterers=5, rng=0)
+    >>> geo.n_users, geo.n_scatterers, geo.visibility.shape
+    (3, 5, (3, 5))
+    >>> bool(geo.visibility.any(axis=0).all()), bool((geo.visibility.sum(axis=0) >= 2).any())
+    (True, True)
+    >>> bool(np.all(np.abs(geo.time_offsets_s) <= 10e-9)), geo.user_positions_m.shape
+    (True, (3, 3))
     """
     rng = check_rng(rng)
     if not isinstance(bs_array, ArrayGeometry):
@@ -262,6 +291,17 @@ def uplink_channel(geometry: UplinkGeometry, numerology: Numerology, *, carrier_
     ndarray, shape (n_users, n_antennas, n_subcarriers), complex128
         :math:`H[k, m, n] = \sum_l \alpha_{k,l}[\mathbf a(\mathbf u_l)]_m e^{-j2\pi f_n\tau_{k,l}}`
         with :math:`f_n` from ``numerology.subcarrier_frequencies_hz`` (constant over the frame).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from channels import draw_uplink_geometry, uplink_channel
+    >>> from sensing import Numerology, upa
+    >>> num = Numerology(28e9, 120e3, 32, 1)
+    >>> geo = draw_uplink_geometry(bs_array=upa(4, 4, num.wavelength_m / 2), n_users=2, n_scatterers=3, rng=0)
+    >>> h = uplink_channel(geo, num)
+    >>> h.shape, h.dtype                                   # (users, antennas, subcarriers)
+    ((2, 16, 32), dtype('complex128'))
     """
     if not isinstance(geometry, UplinkGeometry):
         raise TypeError(f"`geometry` must be an UplinkGeometry; got {type(geometry).__name__}.")

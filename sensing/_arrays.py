@@ -59,6 +59,15 @@ class ArrayGeometry:
         fastest: element ``m = row * n_cols + col``), ``(n,)`` for custom arrays.
     spacing_m : tuple of float
         ``(d,)`` for a ULA, ``(d_row, d_col)`` (vertical z, horizontal y) for a UPA, ``()`` otherwise.
+
+    Examples
+    --------
+    >>> from sensing import ula, upa
+    >>> g = upa(2, 4, 0.5)                                 # made by ula / upa / custom_array
+    >>> g.kind, g.shape, g.spacing_m, g.n_elements
+    ('upa', (2, 4), (0.5, 0.5), 8)
+    >>> round(ula(4, 0.5).aperture_m(), 3)                 # largest element distance [m]
+    1.5
     """
 
     positions_m: np.ndarray = field(repr=False)
@@ -119,6 +128,18 @@ def upa(n_rows: int, n_cols: int, spacing_m: float, *, col_spacing_m: float | No
         Row spacing [m] (vertical); also the column spacing unless ``col_spacing_m`` is given.
     col_spacing_m : float, optional
         Column spacing [m] (horizontal).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sensing import upa
+    >>> g = upa(2, 3, 0.5, col_spacing_m=0.25)             # 2 rows (z, 0.5 m), 3 columns (y, 0.25 m)
+    >>> g.shape, g.spacing_m
+    ((2, 3), (0.5, 0.25))
+    >>> g.positions_m[[0, 1, 3]]                           # elements (0, 0), (0, 1), (1, 0)
+    array([[0.  , 0.  , 0.  ],
+           [0.  , 0.25, 0.  ],
+           [0.  , 0.  , 0.5 ]])
     """
     nr = check_int(n_rows, "n_rows", low=1)
     nc = check_int(n_cols, "n_cols", low=1)
@@ -133,7 +154,19 @@ def upa(n_rows: int, n_cols: int, spacing_m: float, *, col_spacing_m: float | No
 
 
 def custom_array(positions_m) -> ArrayGeometry:
-    """Array with arbitrary 3-D element positions, shape (n_elements, 3) [m]."""
+    """Array with arbitrary 3-D element positions, shape (n_elements, 3) [m].
+
+    Examples
+    --------
+    >>> from sensing import custom_array
+    >>> g = custom_array([[0, 0, 0], [0, 0.5, 0], [0, 0, 0.5]])   # an L-shaped 3-element array
+    >>> g.kind, g.n_elements, round(g.aperture_m(), 3)
+    ('custom', 3, 0.707)
+    >>> custom_array([[0.0, 0.0]])
+    Traceback (most recent call last):
+        ...
+    ValueError: `positions_m` must have shape (n_elements >= 1, 3); got shape (1, 2).
+    """
     p = check_array(positions_m, "positions_m", ndim=2, kind=("real floating", "integral"))
     p = np.asarray(p, dtype=np.float64)
     if p.shape[1] != 3 or p.shape[0] < 1:
@@ -142,7 +175,18 @@ def custom_array(positions_m) -> ArrayGeometry:
 
 
 def unit_vector(azimuth_rad: Array, elevation_rad: Array | float = 0.0) -> Array:
-    """Unit direction vectors, shape ``broadcast(az, el).shape + (3,)``."""
+    """Unit direction vectors, shape ``broadcast(az, el).shape + (3,)``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sensing import unit_vector
+    >>> np.round(unit_vector(np.array([0.0, np.pi / 2]), 0.0), 3) + 0.0    # +x and +y
+    array([[1., 0., 0.],
+           [0., 1., 0.]])
+    >>> unit_vector(np.zeros((2, 5)), np.zeros(5)).shape
+    (2, 5, 3)
+    """
     xp = get_xp(azimuth_rad, elevation_rad)
     az = check_array(azimuth_rad, "azimuth_rad", kind=("real floating", "integral"), xp=xp) \
         if hasattr(azimuth_rad, "shape") else xp.asarray(check_float(azimuth_rad, "azimuth_rad"), dtype=xp.float64)
@@ -229,6 +273,16 @@ def steering_from_directions(geometry: ArrayGeometry, directions, *, wavelength_
     Returns
     -------
     array, shape (..., n_elements, n_dirs), complex
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sensing import steering_from_directions, steering_vector, unit_vector, ula
+    >>> g = ula(4, 0.5)
+    >>> az = np.array([-0.3, 0.2])
+    >>> a = steering_from_directions(g, unit_vector(az), wavelength_m=1.0)
+    >>> a.shape, bool(np.allclose(a, steering_vector(g, az, wavelength_m=1.0)))
+    ((4, 2), True)
     """
     xp = get_xp(directions)
     u = check_array(directions, "directions", kind="real floating", min_ndim=1, xp=xp)
@@ -255,6 +309,19 @@ def steering_derivatives(geometry: ArrayGeometry, azimuth_rad, elevation_rad=0.0
     d_az, d_el : array, shape (..., n_elements, n_dirs), complex
         :math:`\partial\mathbf a/\partial\phi = j\frac{2\pi}{\lambda}(\mathbf P\,\partial\mathbf u/\partial\phi)\circ\mathbf a`
         and likewise for :math:`\vartheta` [per rad].
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sensing import steering_derivatives, steering_vector, ula
+    >>> g, az = ula(4, 0.5), np.array([0.3])
+    >>> d_az, d_el = steering_derivatives(g, az, wavelength_m=1.0)
+    >>> d_az.shape, d_el.shape
+    ((4, 1), (4, 1))
+    >>> h = 1e-6                                           # agrees with a finite difference
+    >>> fd = (steering_vector(g, az + h, wavelength_m=1.0) - steering_vector(g, az - h, wavelength_m=1.0)) / (2 * h)
+    >>> bool(np.allclose(d_az, fd, atol=1e-6))
+    True
     """
     xp, az, el = _angles_iv(geometry, azimuth_rad, elevation_rad, wavelength_m)
     a = steering_from_directions(geometry, unit_vector(az, el), wavelength_m=wavelength_m)
@@ -279,7 +346,15 @@ def steering_derivatives(geometry: ArrayGeometry, azimuth_rad, elevation_rad=0.0
 
 def ula_spatial_frequency(azimuth_rad, *, spacing_m: float, wavelength_m: float,
                           elevation_rad=0.0) -> Array:
-    r"""Spatial frequency :math:`\mu = 2\pi\frac{d}{\lambda}\sin\phi\cos\vartheta` of a ULA on :math:`y` [rad/element]."""
+    r"""Spatial frequency :math:`\mu = 2\pi\frac{d}{\lambda}\sin\phi\cos\vartheta` of a ULA on :math:`y` [rad/element].
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sensing import ula_spatial_frequency
+    >>> np.round(ula_spatial_frequency(np.array([0.0, np.pi / 6]), spacing_m=0.5, wavelength_m=1.0), 4)
+    array([0.    , 1.5708])
+    """
     d = check_float(spacing_m, "spacing_m", low=0.0, low_inclusive=False)
     lam = check_float(wavelength_m, "wavelength_m", low=0.0, low_inclusive=False)
     xp = get_xp(azimuth_rad, elevation_rad if hasattr(elevation_rad, "shape") else None)

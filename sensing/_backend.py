@@ -38,6 +38,14 @@ def get_xp(*arrays: Any):
 
     Python scalars and ``None`` are ignored. Mixing array libraries (e.g. NumPy and CuPy)
     raises :class:`TypeError` instead of copying silently.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sensing import get_xp, is_numpy_namespace
+    >>> xp = get_xp(np.zeros(3), 2.0, None)                 # scalars and None are ignored
+    >>> is_numpy_namespace(xp), xp.__name__
+    (True, 'array_api_compat.numpy')
     """
     arrs = [a for a in arrays if a is not None and not isinstance(a, (int, float, complex, bool))]
     if not arrs:
@@ -53,20 +61,54 @@ def get_xp(*arrays: Any):
 
 
 def is_numpy_namespace(xp) -> bool:
-    """True for NumPy (and array-api-compat's NumPy wrapper)."""
+    """True for NumPy (and array-api-compat's NumPy wrapper).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sensing import get_xp, is_numpy_namespace
+    >>> is_numpy_namespace(np), is_numpy_namespace(get_xp(np.ones(2)))
+    (True, True)
+    """
     return aac.is_numpy_namespace(xp)
 
 
 def is_cupy_namespace(xp) -> bool:
-    """True for CuPy (and array-api-compat's CuPy wrapper)."""
+    """True for CuPy (and array-api-compat's CuPy wrapper).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sensing import get_xp, is_cupy_namespace
+    >>> is_cupy_namespace(get_xp(np.ones(2)))
+    False
+    """
     return aac.is_cupy_namespace(xp)
 
 
 def is_numpy_array(x) -> bool:
+    """True for a NumPy array (``np.ndarray``).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sensing import is_numpy_array
+    >>> is_numpy_array(np.zeros(2)), is_numpy_array([0.0, 0.0])
+    (True, False)
+    """
     return aac.is_numpy_array(x)
 
 
 def is_cupy_array(x) -> bool:
+    """True for a CuPy array (always False when CuPy is not installed).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sensing import is_cupy_array
+    >>> is_cupy_array(np.zeros(2))
+    False
+    """
     return aac.is_cupy_array(x)
 
 
@@ -74,6 +116,16 @@ def to_numpy(x: Any) -> np.ndarray:
     """Explicit device->host copy (NumPy arrays pass through unchanged).
 
     Use only at the edges: file I/O, plotting, printing.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sensing import to_numpy
+    >>> x = np.arange(3.0)
+    >>> to_numpy(x) is x                                    # NumPy arrays pass through, no copy
+    True
+    >>> to_numpy([1, 2])
+    array([1, 2])
     """
     if x is None:
         return None
@@ -95,6 +147,14 @@ def host_copy(value: Any) -> Any:
     item; objects with a ``to_numpy()`` method (result dataclasses) convert themselves; ``None``,
     numbers, strings and everything else (fitted scikit-learn models, configs) are returned as
     they are.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sensing import host_copy
+    >>> out = host_copy((np.zeros(2), [np.ones(1), "label"], None))
+    >>> type(out).__name__, type(out[1]).__name__, out[1][1], out[2] is None
+    ('tuple', 'list', 'label', True)
     """
     if value is None or isinstance(value, (str, bytes, bool, int, float, complex)):
         return value
@@ -113,6 +173,19 @@ class HostCopy:
     The one device-to-host mechanism of the package: every array field (also inside tuples,
     lists and nested results) is copied with :func:`host_copy`; other fields are kept. NumPy
     results come back unchanged (same arrays, no copy).
+
+    Examples
+    --------
+    >>> import dataclasses
+    >>> import numpy as np
+    >>> from sensing import HostCopy
+    >>> @dataclasses.dataclass(frozen=True)
+    ... class Result(HostCopy):
+    ...     estimates: np.ndarray
+    ...     n_iter: int
+    >>> r = Result(np.array([0.1, 0.2]), 5).to_numpy()
+    >>> type(r).__name__, r.estimates, r.n_iter
+    ('Result', array([0.1, 0.2]), 5)
     """
 
     __slots__ = ()
@@ -123,7 +196,14 @@ class HostCopy:
 
 
 def cupy_available() -> bool:
-    """True when CuPy imports and sees at least one CUDA device."""
+    """True when CuPy imports and sees at least one CUDA device.
+
+    Examples
+    --------
+    >>> from sensing import cupy_available
+    >>> isinstance(cupy_available(), bool)                  # True only with CuPy and a CUDA device
+    True
+    """
     try:
         import cupy  # noqa: F401
 
@@ -133,7 +213,18 @@ def cupy_available() -> bool:
 
 
 def namespace_for_backend(name: str):
-    """Array namespace for a backend name given at the terminal (``"numpy"`` or ``"cupy"``)."""
+    """Array namespace for a backend name given at the terminal (``"numpy"`` or ``"cupy"``).
+
+    Examples
+    --------
+    >>> from sensing import is_numpy_namespace, namespace_for_backend
+    >>> is_numpy_namespace(namespace_for_backend("numpy"))
+    True
+    >>> namespace_for_backend("torch")
+    Traceback (most recent call last):
+        ...
+    ValueError: `backend` must be one of 'numpy', 'cupy'; got 'torch'.
+    """
     if name == "numpy":
         return aac.array_namespace(np.empty(0))
     if name == "cupy":
@@ -149,7 +240,16 @@ def namespace_for_backend(name: str):
 
 
 def asarray_like(x: Any, xp, *, dtype=None):
-    """Put a host array into namespace ``xp`` (explicit host->device move)."""
+    """Put a host array into namespace ``xp`` (explicit host->device move).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sensing import asarray_like, get_xp
+    >>> xp = get_xp(np.zeros(1))
+    >>> asarray_like([1, 2], xp, dtype=np.float64)          # on a CuPy namespace: a device array
+    array([1., 2.])
+    """
     if is_cupy_namespace(xp):
         import cupy
 
@@ -161,7 +261,16 @@ def asarray_like(x: Any, xp, *, dtype=None):
 
 @contextmanager
 def tensorly_backend(xp):
-    """Run TensorLy on the backend that matches ``xp`` (thread-local, restored on exit)."""
+    """Run TensorLy on the backend that matches ``xp`` (thread-local, restored on exit).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sensing import get_xp, tensorly_backend
+    >>> with tensorly_backend(get_xp(np.zeros(1))) as tl:
+    ...     tl.get_backend()
+    'numpy'
+    """
     import tensorly as tl
 
     if is_cupy_namespace(xp):

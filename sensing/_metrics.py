@@ -163,6 +163,19 @@ def match_estimates(estimates: Array, truth: Array, *, scale: Any = None, gate: 
         NaN/inf entries, mismatched ``d``, non-positive ``scale`` or ``gate``.
     TypeError
         Non-numeric or complex inputs.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sensing import match_estimates
+    >>> truth = np.array([[0.1, 20.0], [-0.4, 35.0]])                 # (angle [rad], range [m])
+    >>> est = np.array([[-0.38, 34.0], [0.12, 21.0], [0.9, 80.0]])    # two hits and a false alarm
+    >>> m = match_estimates(est, truth, scale=[0.05, 2.0], gate=3.0)
+    >>> m.est_index, m.truth_index, m.n_missed, m.n_false_alarms, m.detection_rate
+    (array([1, 0]), array([0, 1]), 0, 1, 1.0)
+    >>> np.round(m.errors, 2)
+    array([[ 0.02,  1.  ],
+           [ 0.02, -1.  ]])
     """
     from scipy.optimize import linear_sum_assignment
 
@@ -197,6 +210,17 @@ def assigned_rmse(estimates: Array, truth: Array, *, scale: Any = None, gate: fl
         NaN in every dimension when no pair was matched (no estimates, no truth, or all pairs
         beyond the gate): there is no error to average, and misses/false alarms are reported
         by :func:`match_estimates` instead.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sensing import assigned_rmse
+    >>> truth = np.array([[0.1, 20.0], [-0.4, 35.0]])
+    >>> est = np.array([[-0.38, 34.0], [0.12, 21.0]])                 # order does not matter
+    >>> np.round(assigned_rmse(est, truth, scale=[0.05, 2.0]), 3)
+    array([0.02, 1.  ])
+    >>> assigned_rmse(np.zeros((0, 2)), truth)                         # nothing matched
+    array([nan, nan])
     """
     m = match_estimates(estimates, truth, scale=scale, gate=gate, p=p)
     if m.n_pairs == 0:
@@ -218,6 +242,16 @@ def rmse(errors: Array, axis: int | tuple[int, ...] | None = 0) -> Array:
     -------
     array
         Same library as ``errors``; real floating.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sensing import rmse
+    >>> e = np.array([[3.0, 1.0], [-4.0, 1.0]])
+    >>> rmse(e)                                            # over axis 0 (trials)
+    array([3.53553391, 1.        ])
+    >>> float(rmse(np.array([3 + 4j, 0j]), axis=None))    # complex: |e|
+    3.5355339059327378
     """
     xp = get_xp(errors)
     e = check_array(errors, "errors", kind=("real floating", "complex floating", "integral"), xp=xp)

@@ -184,6 +184,16 @@ def constellation(kind: str, order: int) -> np.ndarray:
     ndarray, shape (order,), complex128
         ``points[label]`` is the symbol carrying the bits of ``label`` (MSB first); neighbouring
         points differ in one bit.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sensing import constellation
+    >>> np.round(constellation("psk", 4), 3)               # QPSK, indexed by the Gray label
+    array([ 0.707+0.707j, -0.707+0.707j,  0.707-0.707j, -0.707-0.707j])
+    >>> pts = constellation("qam", 16)
+    >>> pts.shape, round(float(np.mean(np.abs(pts) ** 2)), 6)   # unit average energy
+    ((16,), 1.0)
     """
     check_choice(kind, "kind", ("qam", "psk"))
     order = check_int(order, "order", low=2, high=4096)
@@ -209,7 +219,16 @@ def constellation(kind: str, order: int) -> np.ndarray:
 
 
 def bits_to_symbols(bits: np.ndarray, kind: str, order: int) -> np.ndarray:
-    """Map bits (last axis a multiple of log2(order), MSB first) to symbols."""
+    """Map bits (last axis a multiple of log2(order), MSB first) to symbols.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sensing import bits_to_symbols, constellation
+    >>> s = bits_to_symbols(np.array([[0, 0, 1, 1], [0, 1, 1, 0]]), "psk", 4)   # 2 bits per symbol
+    >>> s.shape, bool(np.allclose(s[0], constellation("psk", 4)[[0, 3]]))
+    ((2, 2), True)
+    """
     pts = constellation(kind, order)
     m = int(round(math.log2(order)))
     b = np.asarray(bits)
@@ -225,7 +244,16 @@ def bits_to_symbols(bits: np.ndarray, kind: str, order: int) -> np.ndarray:
 
 
 def hard_decision(symbols, kind: str, order: int) -> np.ndarray:
-    """Nearest-point labels (integers) of received symbols (host arrays)."""
+    """Nearest-point labels (integers) of received symbols (host arrays).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sensing import constellation, hard_decision
+    >>> pts = constellation("qam", 16)
+    >>> hard_decision(pts[[3, 7, 12]] + 0.05, "qam", 16)    # a small offset still decides right
+    array([ 3,  7, 12])
+    """
     pts = constellation(kind, order)
     s = np.asarray(to_numpy(symbols))
     if s.dtype.kind not in "fc":
@@ -236,7 +264,15 @@ def hard_decision(symbols, kind: str, order: int) -> np.ndarray:
 
 
 def symbols_to_bits(labels: np.ndarray, order: int) -> np.ndarray:
-    """Bit labels (MSB first) of integer constellation labels; last axis grows by log2(order)."""
+    """Bit labels (MSB first) of integer constellation labels; last axis grows by log2(order).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sensing import symbols_to_bits
+    >>> symbols_to_bits(np.array([0, 3, 5]), 8)             # 3 bits per label, MSB first
+    array([0, 0, 0, 0, 1, 1, 1, 0, 1])
+    """
     order = check_int(order, "order", low=2, high=4096)
     m = int(round(math.log2(order)))
     if 2**m != order:
@@ -258,6 +294,16 @@ def random_symbols(kind: str, order: int, shape: tuple[int, ...], *, rng=None) -
     -------
     labels : ndarray of int64, shape ``shape``
     symbols : ndarray of complex128, shape ``shape`` (unit average energy)
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sensing import bits_to_symbols, random_symbols, symbols_to_bits
+    >>> labels, x = random_symbols("qam", 16, (4, 8), rng=0)
+    >>> labels.shape, x.shape, x.dtype
+    ((4, 8), (4, 8), dtype('complex128'))
+    >>> bool(np.allclose(bits_to_symbols(symbols_to_bits(labels, 16), "qam", 16), x))   # bits round trip
+    True
     """
     rng = check_rng(rng)
     pts = constellation(kind, order)

@@ -101,6 +101,19 @@ def ssb_codebook(n1: int, n2: int, *, n_beams_h: int = 8, n_beams_v: int = 1, su
     Returns
     -------
     SSBCodebook
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sensing import ssb_codebook
+    >>> cb = ssb_codebook(8, 2, n_beams_h=4, n_beams_v=2)  # 8 x 2 UPA, 4 x 2 beams
+    >>> cb.beams.shape, cb.n_beams
+    ((16, 8), 8)
+    >>> np.round(np.linalg.norm(cb.beams, axis=0), 6)      # unit-norm beams
+    array([1., 1., 1., 1., 1., 1., 1., 1.])
+    >>> np.round(cb.spatial_frequencies_rad[:2], 3)        # (psi_1, psi_2) of beams 0 and 1
+    array([[-2.356, -1.571],
+           [-2.356,  1.571]])
     """
     n1, n2 = check_int(n1, "n1", low=1), check_int(n2, "n2", low=1)
     nh = check_int(n_beams_h, "n_beams_h", low=1)
@@ -148,6 +161,19 @@ def ssb_rsrp(channel, beams, *, tx_power_dbm: float = 0.0, noise_std_db: float =
     -------
     array, shape (..., n_beams), float64
         RSRP [dBm], in the namespace of ``channel``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sensing import ssb_codebook, ssb_rsrp
+    >>> cb = ssb_codebook(4, 1, n_beams_h=4, subarray=False)
+    >>> h = np.repeat(cb.beams[:, 2:3], 6, axis=1)         # a channel along beam 2 on 6 REs
+    >>> r = ssb_rsrp(h, cb, tx_power_dbm=-80.0)
+    >>> r.shape, int(np.argmax(r)), round(float(r[2]), 6)
+    ((4,), 2, -80.0)
+    >>> r_noisy = ssb_rsrp(h, cb, tx_power_dbm=-80.0, noise_std_db=1.0, rng=0)
+    >>> bool(np.all(np.abs(r_noisy[2] - r[2]) < 5.0))
+    True
     """
     if isinstance(beams, SSBCodebook):
         beams = beams.beams
@@ -196,6 +222,14 @@ def quantize_rsrp_absolute(rsrp_dbm) -> tuple[Array, Array]:
     codes : array of int64, same shape
     values_dbm : array of float64
         Dequantised values: interval midpoints, -140.5 and -43.5 at the saturated ends.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sensing import quantize_rsrp_absolute
+    >>> codes, values = quantize_rsrp_absolute(np.array([-150.0, -99.3, -40.0]))
+    >>> codes, values
+    (array([ 0, 41, 97]), array([-140.5,  -99.5,  -43.5]))
     """
     xp = get_xp(rsrp_dbm)
     r = check_array(rsrp_dbm, "rsrp_dbm", kind=("real floating", "integral"), xp=xp)
@@ -216,6 +250,14 @@ def quantize_rsrp_differential(rsrp_dbm, reference_dbm) -> tuple[Array, Array]:
     codes : array of int64
     values_dbm : array of float64
         ``reference - (2k + 1)`` (interval midpoints), ``reference - 31`` for code 15.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sensing import quantize_rsrp_differential
+    >>> codes, values = quantize_rsrp_differential(np.array([-80.0, -83.5, -130.0]), np.array(-80.0))
+    >>> codes, values
+    (array([ 0,  1, 15]), array([ -81.,  -83., -111.]))
     """
     xp = get_xp(rsrp_dbm, reference_dbm)
     r = xp.astype(check_array(rsrp_dbm, "rsrp_dbm", kind=("real floating", "integral"), xp=xp), xp.float64)
@@ -258,6 +300,16 @@ def rsrp_report(rsrp_dbm, *, n_reported: int = 4) -> RSRPReport:
     n_reported : int, default=4
         Beams per report (``nrofReportedRS`` is 1..4 in the standard; larger values model an
         extended report).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sensing import rsrp_report
+    >>> rep = rsrp_report(np.array([-95.0, -82.2, -90.0, -120.0, -84.9, -101.0, -99.0, -88.0]), n_reported=3)
+    >>> rep.indices, rep.codes, rep.rsrp_dbm
+    (array([1, 4, 7]), array([58,  1,  2]), array([-82.5, -85.5, -87.5]))
+    >>> rep.bits                                           # 7 + 4 * 2 + 3 * log2(8)
+    24
     """
     xp = get_xp(rsrp_dbm)
     r = check_array(rsrp_dbm, "rsrp_dbm", min_ndim=1, kind=("real floating", "integral"), xp=xp)
@@ -290,6 +342,16 @@ def rsrp_fingerprint(rsrp_dbm, *, quantize: bool = True, relative: bool = True,
     Returns
     -------
     array, shape (..., n_ssb), float64 [dB or dBm]
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sensing import rsrp_fingerprint
+    >>> r = np.array([-95.0, -82.2, -90.0, -130.0])
+    >>> rsrp_fingerprint(r)                                # quantised, relative to the strongest [dB]
+    array([-13.,   0.,  -7., -31.])
+    >>> rsrp_fingerprint(r, quantize=False)
+    array([-12.8,   0. ,  -7.8, -31. ])
     """
     xp = get_xp(rsrp_dbm)
     r = xp.astype(check_array(rsrp_dbm, "rsrp_dbm", min_ndim=1, kind=("real floating", "integral"), xp=xp),

@@ -82,7 +82,17 @@ class TrialRngs:
 
 
 def trial_rngs(seed: int, trial: int, point_index: int) -> TrialRngs:
-    """The :class:`TrialRngs` that :func:`run_sweep` hands to ``task`` for (trial, point)."""
+    """The :class:`TrialRngs` that :func:`run_sweep` hands to ``task`` for (trial, point).
+
+    Examples
+    --------
+    >>> from sensing import trial_rngs
+    >>> a, b = trial_rngs(0, trial=3, point_index=0), trial_rngs(0, trial=3, point_index=1)
+    >>> a.realisation.random() == b.realisation.random()   # one scene per trial, shared by the grid
+    True
+    >>> a.noise.random() == b.noise.random()               # noise unique to (trial, point)
+    False
+    """
     seed = _check_seed(seed)
     trial = _check_nonneg_int(trial, "trial")
     point_index = _check_nonneg_int(point_index, "point_index")
@@ -371,6 +381,20 @@ def load_results(path: str | os.PathLike) -> SweepResult:
     ------
     ValueError
         If the file is missing, empty, or not a sweep results file.
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> from sensing import grid, load_results, run_sweep
+    >>> def task(point, rngs):
+    ...     return {"y": 2 * point["x"]}
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     path = pathlib.Path(tmp) / "results.jsonl"
+    ...     _ = run_sweep(task, grid(x=[1, 2]), n_trials=2, seed=0, results_path=path,
+    ...                   executor="serial", progress=False)
+    ...     res = load_results(path)
+    >>> res.n_new, res.n_resumed, res.n_trials, res.column("y")
+    (0, 4, 2, array([2, 2, 4, 4]))
     """
     p = _check_file_path(path, "path")
     if not p.is_file():
@@ -669,6 +693,27 @@ def run_sweep(task: Callable[[dict, TrialRngs], Mapping[str, Any]], points: Sequ
     before the bar starts and before any worker: its one-off compilation of the numba kernels
     then neither inflates the bar's rate and ETA nor runs once per worker (the workers load the
     kernels from numba's disk cache). Its record is the file's first new line, as before.
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> import numpy as np
+    >>> from sensing import grid, run_sweep
+    >>> def task(point, rngs):                             # module-level for executor="processes"
+    ...     noise = rngs.noise.standard_normal(100)
+    ...     return {"rms": float((point["sigma"] * noise).std())}
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     res = run_sweep(task, grid(sigma=[0.1, 1.0]), n_trials=3, seed=0,
+    ...                     results_path=pathlib.Path(tmp) / "results.jsonl",
+    ...                     executor="serial", progress=False)
+    ...     again = run_sweep(task, grid(sigma=[0.1, 1.0]), n_trials=4, seed=0, resume=True,
+    ...                       results_path=res.path, executor="serial", progress=False)
+    >>> res.n_new, res.n_points, [(r["point_index"], r["trial"]) for r in res.records][:4]
+    (6, 2, [(0, 0), (0, 1), (0, 2), (1, 0)])
+    >>> again.n_resumed, again.n_new                       # resume: only the new trial 3 runs
+    (6, 2)
+    >>> np.round(res.column("rms"), 1)                     # record order: (point_index, trial)
+    array([0.1, 0.1, 0.1, 1.1, 0.9, 1. ])
     """
     if not callable(task):
         raise TypeError(f"`task` must be a callable task(point, rngs) -> dict; got {type(task).__name__}.")
