@@ -20,17 +20,28 @@ codebook given as ``codebook=`` so that the channel stays the first argument.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
-
-from dataclasses import dataclass
 
 from channels import Paths, cfr_from_paths
 from sensing import Numerology, steering_vector, ula, upa
 
 from .bayes import sbl, sc_vbi, turbo_vbi, vbi
 from .feedback import etype2_codebook, type1_codebook, type2_codebook
-from .subspace import beamscan, capon, esprit, esprit_nd, min_norm, music, music_2d, music_nd, omp, root_music, unitary_esprit
+from .subspace import (
+    beamscan,
+    capon,
+    esprit,
+    esprit_nd,
+    min_norm,
+    music,
+    music_2d,
+    music_nd,
+    omp,
+    root_music,
+    unitary_esprit,
+)
 from .tensor import joint_esprit_estimator, ofdm_radar, plain, sequential_estimator
 
 __all__ = ["ESTIMATORS", "EXAMPLES", "REGISTRY", "Entry"]
