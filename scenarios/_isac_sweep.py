@@ -109,6 +109,12 @@ def _print_table(snrs, names, agg) -> None:
                   f"{a['pd'][i]:5.2f} {1e3 * a['time_s'][i]:9.2f}")
 
 
+def _positive(v):
+    """Values a log axis can show: NaN where a curve is 0 (exact estimate) or undefined."""
+    v = np.asarray(v, dtype=float)
+    return np.where(v > 0, v, np.nan)
+
+
 def run(args) -> int:
     """Sweep SNR, run the estimators, print a table, write dataset, CSV and figures."""
     config: IsacConfig = config_from_args(args)
@@ -157,26 +163,52 @@ def run(args) -> int:
     for k, v in bounds.items():
         cols[f"crb_{k}"] = v
     from sensing.plotting import (
+        figure_legend,
+        figure_note,
         ieee_figure,
         plot_range_doppler,
         plot_rmse,
         save_figure,
+        write_caption,
         write_csv,
     )
 
     write_csv(out / "rmse.csv", cols)
-    fig, axes = ieee_figure(ncols=3, columns=2, height_ratio=0.8)
+    # RMSE over the detected targets only: P_D sits beside it, so an RMSE under the CRB because
+    # misses were dropped never appears without the detection probability
+    fig, axes = ieee_figure(ncols=2, nrows=2, columns=2, height_ratio=0.55)
     labels = {"az_deg": "RMSE azimuth [deg]", "dist_m": "RMSE distance [m]", "vel_mps": "RMSE velocity [m/s]"}
+    x = np.asarray(snrs)
     for ax, key in zip(np.ravel(axes), ("az_deg", "dist_m", "vel_mps")):
-        plot_rmse(np.asarray(snrs), {n: agg[n][key] for n in names}, bounds={"CRB": bounds[key]}, ax=ax,
-                  ylabel=labels[key])
+        plot_rmse(x, {n: _positive(agg[n][key]) for n in names}, bounds={"crb": bounds[key]}, ax=ax,
+                  ylabel=labels[key], legend=False)
+    ax_pd = np.ravel(axes)[3]
+    plot_rmse(x, {n: agg[n]["pd"] for n in names}, ax=ax_pd, ylabel="detection probability $P_D$",
+              logy=False, legend=False)
+    ax_pd.set_ylim(-0.03, 1.05)
+    figure_legend(fig)
+    note = (f"{n_trials} trials per SNR point; RMSE over detected targets (gate {GATE_CELLS:g} "
+            "resolution cells), read with $P_D$")
+    figure_note(fig, note)
     save_figure(fig, out / "rmse")
-    fig2, ax2 = ieee_figure()
+    write_caption(out / "rmse", fig, trials=n_trials, snr_db=snrs, seed=args.seed, targets=config.n_targets,
+                  notes=[f"RMSE over the detected targets only (gate {GATE_CELLS:g} resolution cells); "
+                         "P_D (lower right panel) is the detected fraction",
+                         "CRB: joint single-snapshot bound averaged over targets and trials"])
+    fig2, ax2 = ieee_figure(height_ratio=0.8)
     est = estimators.ofdm_radar(ds.channel_estimate, geometry=config.array(), numerology=config.numerology(),
                                 n_targets=config.n_targets, propagation=config.propagation)
     plot_range_doppler(est.range_doppler_map, est.distance_axis_m, est.velocity_axis_mps, ax=ax2,
-                       truth=(ds.truth.distances_m, ds.truth.velocities_mps))
+                       truth=(ds.truth.distances_m, ds.truth.velocities_mps), zoom=True)
+    if config.propagation != "monostatic":
+        ax2.set_ylabel("path length [m]")
+    figure_legend(fig2)
+    snr_hi = float(np.max(snrs))
+    figure_note(fig2, f"one realisation (trial 0), SNR {snr_hi:g} dB, zoomed to the targets")
     save_figure(fig2, out / "range_doppler")
+    write_caption(out / "range_doppler", trials=1, snr_db=snr_hi, seed=args.seed,
+                  notes=["periodogram of the LS channel estimate of trial 0 at the highest SNR; axes zoomed to "
+                         "the targets with a margin; red crosses: ground truth"])
     print(f"wrote {out / 'results.jsonl'}, {out / 'rmse.csv'}, {out / 'rmse.pdf'} (+png), "
           f"{out / 'range_doppler.pdf'} (+png), {out / 'dataset.h5'}")
     return 0

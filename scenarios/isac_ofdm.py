@@ -26,7 +26,7 @@ This module is the scenario itself and imports nothing else from :mod:`scenarios
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -192,12 +192,12 @@ def plain_preset() -> IsacConfig:
 class IsacTruth:
     """Ground truth of one realisation (host arrays, shape (n_targets,) each)."""
 
-    azimuths_rad: np.ndarray
-    distances_m: np.ndarray
-    velocities_mps: np.ndarray
-    delays_s: np.ndarray
-    doppler_hz: np.ndarray
-    gains: np.ndarray
+    azimuths_rad: np.ndarray = field(metadata={"dims": ("target",)})
+    distances_m: np.ndarray = field(metadata={"dims": ("target",)})
+    velocities_mps: np.ndarray = field(metadata={"dims": ("target",)})
+    delays_s: np.ndarray = field(metadata={"dims": ("target",)})
+    doppler_hz: np.ndarray = field(metadata={"dims": ("target",)})
+    gains: np.ndarray = field(metadata={"dims": ("target",)})
 
 
 @dataclass(frozen=True)
@@ -217,9 +217,9 @@ class IsacDataset:
     config : IsacConfig
     """
 
-    received: np.ndarray
-    symbols: np.ndarray
-    channel_estimate: np.ndarray
+    received: np.ndarray = field(metadata={"dims": ("antenna", "subcarrier", "symbol")})
+    symbols: np.ndarray = field(metadata={"dims": ("subcarrier", "symbol")})
+    channel_estimate: np.ndarray = field(metadata={"dims": ("antenna", "subcarrier", "symbol")})
     noise_variance: float
     truth: IsacTruth
     paths: Paths

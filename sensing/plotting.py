@@ -6,6 +6,20 @@ figure: :func:`ieee_figure` makes one sized for an IEEE column, :func:`save_figu
 PDF and PNG, and :func:`write_csv` writes the plotted numbers for pgfplots. matplotlib is imported
 only inside the functions.
 
+Every scenario draws its methods through one table, :data:`METHOD_STYLES` (method id -> paper
+name, colour, marker, line style), so a method looks the same in every figure; bounds and
+references (CRBs, perfect CSI, the ideal subspace) are dashed or dotted in black/grey without
+markers. Figure-level helpers keep legends outside the data (:func:`figure_legend`), give integer
+axes integer ticks (:func:`integer_ticks`), state the trials and SNR on the figure
+(:func:`figure_note`) and write the same facts next to it (:func:`write_caption`).
+
+Style: a hand-written set of sizes (8 pt labels, 7 pt ticks, 6.5 pt legends, 1 pt lines, 3.5 pt
+markers, DejaVu Sans as shipped with matplotlib, no LaTeX) applied per figure, never through
+global ``rcParams``. SciencePlots' ``ieee`` style (PyPI ``scienceplots``) was considered and not
+used: it is applied globally with ``plt.style.use``, its ``science`` base turns on
+``text.usetex`` (a LaTeX installation) unless ``no-latex`` is added, and its serif fonts are
+missing on a bare machine; it would add a dependency for the same sizes.
+
 All inputs are in SI units and radians; degrees and dB appear only on the axes.
 """
 
@@ -15,6 +29,7 @@ import math
 import numbers
 import os
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +38,14 @@ import numpy as np
 from ._backend import to_numpy
 
 __all__ = [
+    "MethodStyle",
+    "METHOD_STYLES",
+    "method_style",
     "plot_rmse",
+    "figure_legend",
+    "figure_note",
+    "integer_ticks",
+    "write_caption",
     "plot_range_doppler",
     "plot_angular_spectrum",
     "ieee_figure",
@@ -38,7 +60,112 @@ IEEE_COLUMN_WIDTH_IN = 3.5
 IEEE_TEXT_WIDTH_IN = 7.16
 
 _MARKERS = ("o", "s", "^", "v", "D", "x", "+", "*", "<", ">", "p", "h")
-_IEEE_FONT = {"label": 8.0, "tick": 7.0, "title": 8.0}
+_IEEE_FONT = {"label": 8.0, "tick": 7.0, "title": 8.0, "legend": 6.5, "note": 6.5}
+_LINE_WIDTH = 1.0
+_MARKER_SIZE = 3.5
+
+
+@dataclass(frozen=True)
+class MethodStyle:
+    """How one method is drawn in every figure.
+
+    Attributes
+    ----------
+    label : str
+        Paper name (legend entry).
+    color : str
+        Matplotlib colour.
+    marker : str or None
+        Marker (None for bounds and references: lines only).
+    linestyle : str
+        ``"-"`` for estimators, ``"--"``/``":"``/``"-."`` for bounds and references.
+    bound : bool
+        A bound or reference (CRB, perfect CSI, ideal subspace) rather than an estimator.
+
+    Examples
+    --------
+    >>> from sensing.plotting import METHOD_STYLES
+    >>> kw = METHOD_STYLES["music"].line_kwargs()
+    >>> kw["label"], kw["marker"], kw["linestyle"]
+    ('MUSIC', 'o', '-')
+    """
+
+    label: str
+    color: str
+    marker: str | None
+    linestyle: str = "-"
+    bound: bool = False
+
+    def line_kwargs(self) -> dict:
+        """Keyword arguments for :meth:`matplotlib.axes.Axes.plot`."""
+        kw = {"color": self.color, "linestyle": self.linestyle, "linewidth": _LINE_WIDTH, "label": self.label}
+        if self.marker:
+            kw.update(marker=self.marker, markersize=_MARKER_SIZE)
+        else:
+            kw["marker"] = "None"
+        return kw
+
+
+_B = "#1a1a1a"   # bounds: black-ish
+_G = "#6e6e6e"   # second bound: grey
+
+#: Method id (the key used in ``--methods``/``--estimators``, CSV columns and HDF5 groups) ->
+#: its style. One table for every scenario: an id looks the same in every figure.
+METHOD_STYLES: dict[str, MethodStyle] = {
+    # DOA toolbox (doa-rmse)
+    "music": MethodStyle("MUSIC", "#1f77b4", "o"),
+    "root_music": MethodStyle("root-MUSIC", "#ff7f0e", "s"),
+    "esprit": MethodStyle("ESPRIT (LS)", "#2ca02c", "^"),
+    "unitary_esprit": MethodStyle("Unitary ESPRIT", "#d62728", "v"),
+    "omp": MethodStyle("OMP", "#9467bd", "D"),
+    "capon": MethodStyle("Capon", "#8c564b", "x"),
+    # OFDM ISAC (isac-ofdm, plain)
+    "fft": MethodStyle("FFT radar", "#e377c2", "P"),
+    "esprit3d": MethodStyle("3-D Unitary ESPRIT", "#17becf", "<"),
+    "plain": MethodStyle("PLAIN", "#000080", "o"),
+    "sequential": MethodStyle("sequential ESPRIT", "#bcbd22", "s"),
+    "joint": MethodStyle("joint 3-D Unitary ESPRIT", "#17becf", "^"),
+    # uplink ISAC (uplink-isac)
+    "proposed": MethodStyle("EM-Turbo-BiSVBI", "#000080", "o"),
+    "full": MethodStyle("EM-Turbo-VBI (full inverse)", "#ff7f0e", "s"),
+    "iid": MethodStyle("per-user sparsity", "#2ca02c", "^"),
+    "no_mstep": MethodStyle("no M-step", "#d62728", "v"),
+    "random_init": MethodStyle("random init", "#8c564b", "<"),
+    "pilot_vbi": MethodStyle("pilot-only SC-VBI", "#e377c2", "P"),
+    "pilot_lmmse": MethodStyle("pilot-only LMMSE", "#bcbd22", "h"),
+    # site-specific CSI feedback (site-csi)
+    "sifo": MethodStyle("SiFo (model + memory)", "#000080", "o"),
+    "sifo_knn": MethodStyle("SiFo kNN only", "#1f77b4", "s"),
+    "sifo_zero_shot": MethodStyle("SiFo zero-shot", "#17becf", "^"),
+    "per_site": MethodStyle("per-site MLP", "#ff7f0e", "D"),
+    "type2": MethodStyle("Type-II", "#2ca02c", "v"),
+    "etype2": MethodStyle("enhanced Type-II", "#9467bd", "<"),
+    "type1": MethodStyle("Type-I", "#d62728", "x"),
+    # bounds and references
+    "crb": MethodStyle("CRB", _B, None, "--", True),
+    "crb_sto": MethodStyle("stochastic CRB", _B, None, "--", True),
+    "crb_det": MethodStyle("deterministic CRB", _G, None, ":", True),
+    "crb_joint": MethodStyle("CRB joint", _B, None, "--", True),
+    "crb_dim": MethodStyle("CRB per-dimension", _G, None, ":", True),
+    "perfect_csi": MethodStyle("perfect CSI", _B, None, "--", True),
+    "ideal": MethodStyle("ideal eigen-subspace", _B, None, "--", True),
+}
+
+
+def method_style(method_id: str) -> MethodStyle:
+    """The style of ``method_id`` from :data:`METHOD_STYLES`.
+
+    Examples
+    --------
+    >>> from sensing.plotting import method_style
+    >>> s = method_style("crb")
+    >>> s.label, s.linestyle, s.marker, s.bound
+    ('CRB', '--', None, True)
+    """
+    try:
+        return METHOD_STYLES[method_id]
+    except (KeyError, TypeError):
+        raise ValueError(f"`method_id` must be one of {', '.join(METHOD_STYLES)}; got {method_id!r}.") from None
 
 
 # --------------------------------------------------------------------------------------------
@@ -112,19 +239,35 @@ def _to_db(power: np.ndarray, floor_db: float, name: str) -> np.ndarray:
 # --------------------------------------------------------------------------------------------
 # plots
 # --------------------------------------------------------------------------------------------
+def _coincides(a: np.ndarray, b: np.ndarray, rtol: float) -> bool:
+    """Same NaN pattern and every finite value within ``rtol`` (relative) of the other."""
+    fa, fb = np.isfinite(a), np.isfinite(b)
+    if not np.array_equal(fa, fb) or not np.any(fa):
+        return False
+    x, y = a[fa], b[fa]
+    return bool(np.all(np.abs(x - y) <= rtol * np.maximum(np.abs(x), np.abs(y)) + 1e-300))
+
+
+#: Text appended to the legend label of a curve drawn on top of an earlier, equal one.
+COINCIDES = "coincides with"
+
+
 def plot_rmse(x: Any, curves: Mapping[str, Any], *, bounds: Mapping[str, Any] | None = None, ax=None,
-              xlabel: str = "SNR [dB]", ylabel: str = "RMSE", logy: bool = True, legend: bool = True):
-    """RMSE curves against a swept parameter, with bound curves (e.g. CRB) dashed.
+              xlabel: str = "SNR [dB]", ylabel: str = "RMSE", logy: bool = True, legend: bool = True,
+              coincide_rtol: float = 1e-3):
+    """RMSE (or any metric) curves against a swept parameter, with bound curves dashed.
 
     Parameters
     ----------
     x : array, shape (n_points,)
         Swept values (e.g. SNR [dB]), finite.
     curves : dict of str to array of shape (n_points,)
-        One line with markers per estimator, labelled by its key. NaN (e.g. no matched pair at
-        that point) leaves a gap.
+        One line with markers per estimator. A key that is a method id of
+        :data:`METHOD_STYLES` (``"music"``, ``"plain"``, ``"type2"``, ...) is drawn in that
+        method's style and labelled with its paper name; any other key is the label itself
+        (markers from a fixed cycle). NaN (e.g. no matched pair at that point) leaves a gap.
     bounds : dict of str to array of shape (n_points,), optional
-        Bounds drawn as dashed lines without markers.
+        Bounds drawn without markers: a method id such as ``"crb"`` in its style, else dashed.
     ax : matplotlib Axes, optional
         Where to draw; default a new figure.
     xlabel, ylabel : str
@@ -132,7 +275,12 @@ def plot_rmse(x: Any, curves: Mapping[str, Any], *, bounds: Mapping[str, Any] | 
     logy : bool, default=True
         Logarithmic y axis; then every non-NaN value must be > 0.
     legend : bool, default=True
-        Add a legend.
+        Add a legend on the Axes (scripts pass False and call :func:`figure_legend`, which
+        puts one legend outside the data).
+    coincide_rtol : float, default=1e-3
+        A curve equal to an earlier one within this relative tolerance at every point is
+        drawn with open, larger markers and its label says ``"(coincides with <earlier>)"``,
+        so that no curve is hidden under another without saying so.
 
     Returns
     -------
@@ -148,6 +296,14 @@ def plot_rmse(x: Any, curves: Mapping[str, Any], *, bounds: Mapping[str, Any] | 
     ...                bounds={"CRB": [0.2, 0.06, 0.02]}, ax=ax, ylabel="RMSE [deg]")
     >>> [line.get_label() for line in ax.get_lines()], ax.get_yscale()
     (['MUSIC', 'ESPRIT', 'CRB'], 'log')
+
+    Method ids take their style from :data:`METHOD_STYLES`; an equal curve says so:
+
+    >>> fig, ax = ieee_figure()
+    >>> ax = plot_rmse(snr, {"music": [0.3, 0.1, 0.03], "root_music": [0.3, 0.1, 0.03]},
+    ...                bounds={"crb": [0.2, 0.06, 0.02]}, ax=ax, legend=False)
+    >>> [line.get_label() for line in ax.get_lines()]
+    ['MUSIC', 'root-MUSIC (coincides with MUSIC)', 'CRB']
     """
     xv = _host_1d(x, "x")
     if not isinstance(curves, Mapping):
@@ -157,7 +313,7 @@ def plot_rmse(x: Any, curves: Mapping[str, Any], *, bounds: Mapping[str, Any] | 
     if bounds is not None and not isinstance(bounds, Mapping):
         raise TypeError(f"`bounds` must be a dict of label -> array or None; got {type(bounds).__name__}.")
     logy = _check_bool(logy, "logy")
-    _check_bool(legend, "legend")
+    legend = _check_bool(legend, "legend")
     lines = []
     for group, style in ((curves, "curve"), (bounds or {}, "bound")):
         for label, y in group.items():
@@ -170,12 +326,30 @@ def plot_rmse(x: Any, curves: Mapping[str, Any], *, bounds: Mapping[str, Any] | 
             lines.append((style, label, yv))
     ax = _check_ax(ax)
     i_curve = 0
-    for style, label, yv in lines:
-        if style == "curve":
-            ax.plot(xv, yv, marker=_MARKERS[i_curve % len(_MARKERS)], markersize=4, label=label)
-            i_curve += 1
+    drawn: list[tuple[str, str, np.ndarray]] = []
+    for style, key, yv in lines:
+        if key in METHOD_STYLES:
+            kw = METHOD_STYLES[key].line_kwargs()
+        elif style == "curve":
+            kw = {"marker": _MARKERS[i_curve % len(_MARKERS)], "markersize": _MARKER_SIZE, "label": key,
+                  "linewidth": _LINE_WIDTH}
         else:
-            ax.plot(xv, yv, linestyle="--", color="0.3" if len(bounds) == 1 else None, label=label)
+            kw = {"linestyle": "--", "color": "0.3" if len(bounds) == 1 else None, "label": key,
+                  "linewidth": _LINE_WIDTH, "marker": "None"}
+        if style == "curve":
+            i_curve += 1
+        twins = [lab for kind, lab, prev in drawn if kind == style and _coincides(prev, yv, coincide_rtol)]
+        label = kw["label"]
+        if twins:
+            kw["label"] = f"{label} ({COINCIDES} {twins[0]})"
+            if kw.get("marker") not in (None, "None", ""):   # each further twin a larger open ring
+                kw.update(markerfacecolor="none", markersize=_MARKER_SIZE * (1.0 + 0.8 * len(twins)))
+            else:
+                kw["linewidth"] = _LINE_WIDTH * 2.5
+                kw["alpha"] = 0.5
+                kw["zorder"] = 1.5
+        ax.plot(xv, yv, **kw)
+        drawn.append((style, label, yv))
     if logy:
         ax.set_yscale("log")
     ax.set_xlabel(xlabel)
@@ -188,7 +362,7 @@ def plot_rmse(x: Any, curves: Mapping[str, Any], *, bounds: Mapping[str, Any] | 
 
 def plot_range_doppler(power: Any, ranges_m: Any, velocities_mps: Any, *, ax=None, truth=None,
                        db: bool = True, dynamic_range_db: float = 60.0, colorbar: bool = True,
-                       cmap: str = "viridis"):
+                       cmap: str = "viridis", zoom: bool = False, zoom_cells: float = 6.0):
     """Range-Doppler map (velocity on x, range on y).
 
     Parameters
@@ -202,7 +376,7 @@ def plot_range_doppler(power: Any, ranges_m: Any, velocities_mps: Any, *, ax=Non
     ax : matplotlib Axes, optional
         Where to draw; default a new figure.
     truth : tuple (ranges_m, velocities_mps), optional
-        True targets, drawn as red crosses.
+        True targets, drawn as red crosses labelled ``"ground truth"`` (for a legend).
     db : bool, default=True
         Show :math:`10\\log_{10}(P / \\max P)` [dB], floored at ``-dynamic_range_db``.
     dynamic_range_db : float, default=60
@@ -210,6 +384,11 @@ def plot_range_doppler(power: Any, ranges_m: Any, velocities_mps: Any, *, ax=Non
     colorbar : bool, default=True
         Add a colour bar next to ``ax``.
     cmap : str, default="viridis"
+    zoom : bool, default=False
+        Limit the axes to the targets' region of ``truth``, widened by ``zoom_cells`` bins of
+        each axis (and by 15 % of the targets' spread) on every side, within the map.
+    zoom_cells : float, default=6
+        Margin of ``zoom`` in bins of the range and velocity axes.
 
     Returns
     -------
@@ -252,12 +431,25 @@ def plot_range_doppler(power: Any, ranges_m: Any, velocities_mps: Any, *, ax=Non
         tr = _host_1d(np.atleast_1d(to_numpy(truth[0]) if hasattr(truth[0], "shape") else truth[0]), "truth[0]")
         tv = _host_1d(np.atleast_1d(to_numpy(truth[1]) if hasattr(truth[1], "shape") else truth[1]), "truth[1]",
                       n=tr.shape[0])
+    zoom = _check_bool(zoom, "zoom")
+    if zoom and tr is None:
+        raise ValueError("`zoom` needs `truth` (the targets' region); got truth=None.")
+    if isinstance(zoom_cells, bool) or not isinstance(zoom_cells, numbers.Real) or not zoom_cells >= 0:
+        raise ValueError(f"`zoom_cells` must be a number >= 0; got {zoom_cells!r}.")
     z = _to_db(p, float(dynamic_range_db), "power") if db else p
     ax = _check_ax(ax)
     kw = {"vmin": -float(dynamic_range_db), "vmax": 0.0} if db else {}
     mesh = ax.pcolormesh(v, r, z, shading="nearest", cmap=cmap, rasterized=True, **kw)
     if tr is not None:
-        ax.plot(tv, tr, linestyle="none", marker="x", color="red", markersize=6, label="truth")
+        ax.plot(tv, tr, linestyle="none", marker="x", color="red", markersize=6, markeredgewidth=1.2,
+                label="ground truth")
+    if zoom:
+        for vals, axis, setter in ((tv, v, ax.set_xlim), (tr, r, ax.set_ylim)):
+            step = float(np.median(np.abs(np.diff(axis)))) if axis.size > 1 else 1.0
+            lo, hi = float(np.min(vals)), float(np.max(vals))
+            pad = float(zoom_cells) * step + 0.15 * (hi - lo)
+            edge = (float(np.min(axis)) - step / 2, float(np.max(axis)) + step / 2)
+            setter(max(lo - pad, edge[0]), min(hi + pad, edge[1]))
     ax.set_xlabel("velocity [m/s]")
     ax.set_ylabel("range [m]")
     if colorbar:
@@ -335,22 +527,25 @@ def plot_angular_spectrum(grid_rad: Any, spectrum: Any, *, ax=None, truth_rad: A
 # --------------------------------------------------------------------------------------------
 # figure and data output (for scripts)
 # --------------------------------------------------------------------------------------------
-def ieee_figure(ncols: int = 1, nrows: int = 1, *, columns: int = 1, height_ratio: float = 0.75):
+def ieee_figure(ncols: int = 1, nrows: int = 1, *, columns: int | None = None, height_ratio: float = 0.75):
     """A figure sized for an IEEE paper, with small fonts, not registered with pyplot.
 
     Parameters
     ----------
     ncols, nrows : int, default=1
         Subplot grid.
-    columns : {1, 2}, default=1
-        Width: one column (3.5 in) or the full two-column text width (7.16 in).
+    columns : {1, 2}, optional
+        Width: one column (3.5 in) or the full two-column text width (7.16 in). Default: one
+        column for a single panel per row, the full text width for two or more panels side by
+        side.
     height_ratio : float, default=0.75
         Height of one subplot row over the width of one subplot column, in (0, 4].
 
     Returns
     -------
     fig : matplotlib.figure.Figure
-        Constrained layout; 8 pt labels and 7 pt tick labels. It is not managed by pyplot (no
+        Constrained layout; 8 pt labels and 7 pt tick labels (the sizes of the module notes). It
+        is not managed by pyplot (no
         window, nothing to close); save it with :func:`save_figure`.
     axes : Axes or numpy.ndarray of Axes
         A single Axes for a 1 x 1 grid, else an array of shape (nrows, ncols) squeezed as
@@ -370,6 +565,8 @@ def ieee_figure(ncols: int = 1, nrows: int = 1, *, columns: int = 1, height_rati
             raise TypeError(f"`{name}` must be an integer in [1, 8]; got {v!r}.")
         if not 1 <= v <= 8:
             raise ValueError(f"`{name}` must be an integer in [1, 8]; got {v}.")
+    if columns is None:
+        columns = 1 if ncols == 1 else 2
     if columns not in (1, 2) or isinstance(columns, bool):
         raise ValueError(f"`columns` must be 1 (single column, 3.5 in) or 2 (7.16 in); got {columns!r}.")
     if isinstance(height_ratio, bool) or not isinstance(height_ratio, numbers.Real) \
@@ -385,6 +582,183 @@ def ieee_figure(ncols: int = 1, nrows: int = 1, *, columns: int = 1, height_rati
         ax.title.set_fontsize(_IEEE_FONT["title"])
         ax.tick_params(which="both", labelsize=_IEEE_FONT["tick"])
     return fig, axes
+
+
+def _figure_of(obj):
+    from matplotlib.figure import Figure
+
+    if isinstance(obj, Figure):
+        return obj
+    from matplotlib.axes import Axes
+
+    if isinstance(obj, Axes):
+        return obj.figure
+    raise TypeError(f"`fig` must be a matplotlib Figure or Axes; got {type(obj).__name__}.")
+
+
+def figure_legend(fig, *, ncol: int | None = None, loc: str = "outside lower center", title: str | None = None):
+    """One legend for the whole figure, outside the data (below the panels by default).
+
+    Collects the labelled lines, markers and bars of every Axes of ``fig`` (once per label, in
+    drawing order) and removes any Axes legend, so a multi-panel figure has one shared legend.
+
+    Parameters
+    ----------
+    fig : matplotlib.figure.Figure
+        A constrained-layout figure (:func:`ieee_figure`), which makes room for the legend.
+    ncol : int, optional
+        Legend columns; default as many as fit the figure width (about 1.7 in per column).
+    loc : str, default="outside lower center"
+        Any of matplotlib's ``"outside ..."`` locations (e.g. ``"outside right upper"``).
+    title : str, optional
+
+    Returns
+    -------
+    matplotlib.legend.Legend or None
+        None when nothing is labelled.
+
+    Examples
+    --------
+    >>> from sensing.plotting import figure_legend, ieee_figure, plot_rmse
+    >>> fig, axes = ieee_figure(2)
+    >>> for ax in axes:
+    ...     _ = plot_rmse([0, 10], {"music": [1.0, 0.1]}, bounds={"crb": [0.5, 0.05]}, ax=ax, legend=False)
+    >>> leg = figure_legend(fig)
+    >>> [t.get_text() for t in leg.get_texts()], leg in fig.legends, axes[0].get_legend() is None
+    (['MUSIC', 'CRB'], True, True)
+    """
+    fig = _figure_of(fig)
+    entries: dict[str, Any] = {}          # base label -> (handle, label)
+    twins = False
+    for ax in fig.axes:
+        for h, lab in zip(*ax.get_legend_handles_labels()):
+            base = lab.split(f" ({COINCIDES} ")[0]
+            if base not in entries or (COINCIDES in entries[base][1] and COINCIDES not in lab):
+                entries[base] = (h, lab)
+            elif COINCIDES in lab:
+                twins = True              # said in another panel's legend entry: say it once below
+        if ax.get_legend() is not None:
+            ax.get_legend().remove()
+    if not entries:
+        return None
+    handles = [h for h, _ in entries.values()]
+    labels = [lab for _, lab in entries.values()]
+    if twins:
+        from matplotlib.lines import Line2D
+
+        handles.append(Line2D([], [], linestyle="none", marker="o", markersize=_MARKER_SIZE * 1.8,
+                              markerfacecolor="none", color="0.3"))
+        labels.append("open marker: equal to an earlier curve")
+    if ncol is None:
+        width = float(fig.get_size_inches()[0])
+        longest = max(len(lab) for lab in labels)
+        per_col = max(1.0, 0.055 * longest + 0.35)          # ~6.5 pt text plus the handle [in]
+        ncol = max(1, min(len(labels), int(width // per_col)))
+    return fig.legend(handles, labels, loc=loc, ncol=int(ncol), fontsize=_IEEE_FONT["legend"], frameon=False,
+                      title=title, title_fontsize=_IEEE_FONT["legend"], handlelength=2.4, columnspacing=1.2)
+
+
+def figure_note(fig, text: str):
+    """State the run's size on the figure: a small title line (e.g. ``"20 trials/point, N = 100"``).
+
+    Examples
+    --------
+    >>> from sensing.plotting import figure_note, ieee_figure
+    >>> fig, ax = ieee_figure()
+    >>> figure_note(fig, "20 trials per point").get_text()
+    '20 trials per point'
+    """
+    fig = _figure_of(fig)
+    if not isinstance(text, str) or not text:
+        raise TypeError(f"`text` must be a non-empty str; got {text!r}.")
+    return fig.suptitle(text, fontsize=_IEEE_FONT["note"], color="0.25")
+
+
+def integer_ticks(ax, axis: str = "x", values: Any = None):
+    """Integer ticks on an axis that counts (snapshots, users, trials, ports, iterations).
+
+    A linear axis gets :class:`matplotlib.ticker.MaxNLocator` with ``integer=True``; a
+    logarithmic one gets fixed ticks at ``values`` (the swept counts) with plain integer labels
+    and no minor labels.
+
+    Examples
+    --------
+    >>> from sensing.plotting import ieee_figure, integer_ticks
+    >>> fig, ax = ieee_figure()
+    >>> _ = ax.plot([1, 2, 3], [0.1, 0.2, 0.3])
+    >>> integer_ticks(ax)
+    >>> type(ax.xaxis.get_major_locator()).__name__
+    'MaxNLocator'
+    """
+    from matplotlib.ticker import FixedLocator, FuncFormatter, MaxNLocator, NullFormatter
+
+    if axis not in ("x", "y"):
+        raise ValueError(f"`axis` must be 'x' or 'y'; got {axis!r}.")
+    a = ax.xaxis if axis == "x" else ax.yaxis
+    if a.get_scale() == "log":
+        if values is None:
+            raise ValueError("`values` (the swept counts) are needed for integer ticks on a log axis.")
+        v = _host_1d(np.atleast_1d(np.asarray(values, dtype=float)), "values")
+        a.set_major_locator(FixedLocator(np.unique(np.round(v))))
+        a.set_major_formatter(FuncFormatter(lambda t, _pos: f"{int(round(t))}"))
+        a.set_minor_formatter(NullFormatter())
+    else:
+        a.set_major_locator(MaxNLocator(integer=True))
+
+
+def write_caption(stem: str | os.PathLike, fig=None, **fields: Any) -> Path:
+    """Write ``<stem>_caption.txt`` beside a figure: one ``key: value`` line per field.
+
+    Give the facts a referee needs to read the figure: ``trials`` (per point), ``snr_db`` (the
+    SNR points, or the fixed SNR of a curve not against SNR), ``seed`` and free-text ``notes``.
+    With ``fig``, the labels of curves drawn on an equal earlier curve (see :func:`plot_rmse`)
+    are added as notes. Lists are written comma-separated; the file is plain UTF-8 text (not a
+    CSV), written atomically.
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> from sensing.plotting import write_caption
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     p = write_caption(pathlib.Path(tmp) / "rmse", trials=20, snr_db=[0.0, 10.0], seed=1)
+    ...     print(p.name); print(p.read_text(), end="")
+    rmse_caption.txt
+    figure: rmse
+    trials: 20
+    snr_db: 0, 10
+    seed: 1
+    """
+    base = _check_out_path(stem, "stem")
+    if base.suffix.lower() in (".pdf", ".png", ".svg", ".eps"):
+        base = base.with_suffix("")
+    notes = list(fields.pop("notes", None) or [])
+    if isinstance(notes, str):
+        notes = [notes]
+    if fig is not None:
+        for ax in _figure_of(fig).axes:
+            for line in ax.get_lines():
+                if COINCIDES in line.get_label():
+                    where = f" in panel '{ax.get_ylabel()}'" if ax.get_ylabel() else ""
+                    notes.append(f"'{line.get_label()}'{where}: drawn with open markers on top of the equal curve")
+
+    def fmt(v: Any) -> str:
+        if isinstance(v, (list, tuple, np.ndarray)):
+            return ", ".join(fmt(x) for x in np.asarray(v).tolist()) if len(v) else "none"
+        if isinstance(v, float):
+            return f"{v:g}"
+        return str(v)
+
+    lines = [f"figure: {base.name}"] + [f"{k}: {fmt(v)}" for k, v in fields.items()]
+    lines += [f"note: {n}" for n in dict.fromkeys(notes)]
+    text = "\n".join(lines) + "\n"
+    target = base.parent / f"{base.name}_caption.txt"
+
+    def write(tmp):
+        with open(tmp, "w", encoding="utf-8", newline="") as fh:
+            fh.write(text)
+
+    _atomic_write(target, write)
+    return target
 
 
 def _atomic_write(path: Path, write) -> None:
