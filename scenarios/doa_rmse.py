@@ -102,7 +102,12 @@ class DoaConfig:
 
 @dataclass(frozen=True)
 class DoaResults:
-    """Aggregated curves (what ``results.h5`` stores)."""
+    """Aggregated curves (what ``results.h5`` stores).
+
+    The curve dicts are keyed by estimator id (``"music"``, ``"esprit"``, ...; the display names
+    are :data:`ESTIMATOR_LABELS`) and the bounds by ``"crb_sto"`` (stochastic CRB) and
+    ``"crb_det"`` (deterministic CRB), so every HDF5 group and dataset name is a snake_case key.
+    """
 
     config: DoaConfig
     snr_db: np.ndarray
@@ -249,7 +254,16 @@ def config_from_args(args) -> DoaConfig:
 
 
 def run(args) -> int:
-    from sensing.plotting import ieee_figure, plot_rmse, save_figure, write_csv
+    from sensing.plotting import (
+        figure_legend,
+        figure_note,
+        ieee_figure,
+        integer_ticks,
+        plot_rmse,
+        save_figure,
+        write_caption,
+        write_csv,
+    )
 
     config = config_from_args(args)
     names = tuple(config.estimators)
@@ -276,47 +290,69 @@ def run(args) -> int:
 
     kinds = np.asarray([p["sweep"] for p in pts])
     i_snr, i_n, i_res = (np.flatnonzero(kinds == k) for k in ("snr", "snapshots", "resolution"))
-    curves_snr = {ESTIMATOR_LABELS[nm]: rmse_deg(f"{nm}_se", i_snr) for nm in names}
-    curves_n = {ESTIMATOR_LABELS[nm]: rmse_deg(f"{nm}_se", i_n) for nm in names}
-    crb_snr = {"stochastic CRB": np.degrees(np.sqrt([_crb_sto(config, s, config.n_snapshots) for s in snrs])),
-               "deterministic CRB": rmse_deg("crb_det", i_snr)}
-    crb_n = {"stochastic CRB": np.degrees(np.sqrt([_crb_sto(config, config.snapshot_snr_db, n) for n in snapshots])),
-             "deterministic CRB": rmse_deg("crb_det", i_n)}
-    prob = {ESTIMATOR_LABELS[nm]: res.aggregate(f"{nm}_resolved", reduce="mean")[i_res] for nm in names}
+    # curves keyed by estimator id (HDF5 group names); display labels only when printing/plotting
+    curves_snr = {nm: rmse_deg(f"{nm}_se", i_snr) for nm in names}
+    curves_n = {nm: rmse_deg(f"{nm}_se", i_n) for nm in names}
+    crb_snr = {"crb_sto": np.degrees(np.sqrt([_crb_sto(config, s, config.n_snapshots) for s in snrs])),
+               "crb_det": rmse_deg("crb_det", i_snr)}
+    crb_n = {"crb_sto": np.degrees(np.sqrt([_crb_sto(config, config.snapshot_snr_db, n) for n in snapshots])),
+             "crb_det": rmse_deg("crb_det", i_n)}
+    prob = {nm: res.aggregate(f"{nm}_resolved", reduce="mean")[i_res] for nm in names}
 
     cols = {"snr_db": np.asarray(snrs, dtype=float)}
-    cols.update({f"rmse_deg_{nm}": curves_snr[ESTIMATOR_LABELS[nm]] for nm in names})
-    cols.update({"crb_sto_deg": crb_snr["stochastic CRB"], "crb_det_deg": crb_snr["deterministic CRB"]})
+    cols.update({f"rmse_deg_{nm}": curves_snr[nm] for nm in names})
+    cols.update({"crb_sto_deg": crb_snr["crb_sto"], "crb_det_deg": crb_snr["crb_det"]})
     write_csv(out / "rmse_vs_snr.csv", cols)
     cols = {"n_snapshots": np.asarray(snapshots, dtype=float)}
-    cols.update({f"rmse_deg_{nm}": curves_n[ESTIMATOR_LABELS[nm]] for nm in names})
-    cols.update({"crb_sto_deg": crb_n["stochastic CRB"], "crb_det_deg": crb_n["deterministic CRB"]})
+    cols.update({f"rmse_deg_{nm}": curves_n[nm] for nm in names})
+    cols.update({"crb_sto_deg": crb_n["crb_sto"], "crb_det_deg": crb_n["crb_det"]})
     write_csv(out / "rmse_vs_snapshots.csv", cols)
     cols = {"separation_deg": np.asarray(seps, dtype=float)}
-    cols.update({f"p_resolved_{nm}": prob[ESTIMATOR_LABELS[nm]] for nm in names})
+    cols.update({f"p_resolved_{nm}": prob[nm] for nm in names})
     write_csv(out / "resolution.csv", cols)
 
     hdr = f"{'SNR [dB]':>8s} " + " ".join(f"{ESTIMATOR_LABELS[nm]:>15s}" for nm in names) + f" {'CRB sto':>9s} {'CRB det':>9s}"
     print("RMSE [deg] vs SNR (N = %d):" % config.n_snapshots)
     print(hdr)
     for i, s in enumerate(snrs):
-        print(f"{s:8.1f} " + " ".join(f"{curves_snr[ESTIMATOR_LABELS[nm]][i]:15.4g}" for nm in names)
-              + f" {crb_snr['stochastic CRB'][i]:9.4g} {crb_snr['deterministic CRB'][i]:9.4g}")
+        print(f"{s:8.1f} " + " ".join(f"{curves_snr[nm][i]:15.4g}" for nm in names)
+              + f" {crb_snr['crb_sto'][i]:9.4g} {crb_snr['crb_det'][i]:9.4g}")
     print(f"resolution probability vs separation (SNR {config.resolution_snr_db:g} dB):")
     for i, d in enumerate(seps):
-        print(f"{d:8.2f} " + " ".join(f"{prob[ESTIMATOR_LABELS[nm]][i]:15.2f}" for nm in names))
+        print(f"{d:8.2f} " + " ".join(f"{prob[nm][i]:15.2f}" for nm in names))
 
-    fig, ax = ieee_figure()
-    plot_rmse(np.asarray(snrs), _positive(curves_snr), bounds=crb_snr, ax=ax, ylabel="RMSE [deg]")
+    # every trial counts in these RMSEs (each estimator returns both sources): no detection
+    # conditioning, so no P_D panel is needed
+    uncond = "RMSE over all trials and both sources (no detection gate)"
+    src = ", ".join(f"{a:g}" for a in config.azimuths_deg)
+    fig, ax = ieee_figure(height_ratio=0.8)
+    plot_rmse(np.asarray(snrs), _positive(curves_snr), bounds=crb_snr, ax=ax, ylabel="RMSE [deg]", legend=False)
+    figure_legend(fig)
+    figure_note(fig, f"{n_trials} trials per point, N = {config.n_snapshots} snapshots, M = {config.n_elements}")
     save_figure(fig, out / "rmse_vs_snr")
-    fig, ax = ieee_figure()
+    write_caption(out / "rmse_vs_snr", fig, trials=n_trials, snr_db=snrs, seed=args.seed,
+                  n_snapshots=config.n_snapshots, n_elements=config.n_elements, azimuths_deg=src, notes=[uncond])
+    fig, ax = ieee_figure(height_ratio=0.8)
     plot_rmse(np.asarray(snapshots, dtype=float), _positive(curves_n), bounds=crb_n, ax=ax,
-              xlabel="snapshots N", ylabel="RMSE [deg]")
+              xlabel="snapshots $N$", ylabel="RMSE [deg]", legend=False)
     ax.set_xscale("log")
+    integer_ticks(ax, "x", snapshots)
+    figure_legend(fig)
+    figure_note(fig, f"{n_trials} trials per point, SNR {config.snapshot_snr_db:g} dB, M = {config.n_elements}")
     save_figure(fig, out / "rmse_vs_snapshots")
-    fig, ax = ieee_figure()
-    plot_rmse(np.asarray(seps), prob, ax=ax, xlabel="separation [deg]", ylabel="P(resolved)", logy=False)
+    write_caption(out / "rmse_vs_snapshots", fig, trials=n_trials, snr_db=config.snapshot_snr_db, seed=args.seed,
+                  n_snapshots=snapshots, n_elements=config.n_elements, azimuths_deg=src, notes=[uncond])
+    fig, ax = ieee_figure(height_ratio=0.8)
+    plot_rmse(np.asarray(seps), prob, ax=ax, xlabel="separation [deg]", ylabel="P(resolved)", logy=False,
+              legend=False)
+    ax.set_ylim(-0.03, 1.05)
+    figure_legend(fig)
+    figure_note(fig, f"{n_trials} trials per point, SNR {config.resolution_snr_db:g} dB, "
+                     f"N = {config.n_snapshots}, M = {config.n_elements}")
     save_figure(fig, out / "resolution")
+    write_caption(out / "resolution", fig, trials=n_trials, snr_db=config.resolution_snr_db, seed=args.seed,
+                  n_snapshots=config.n_snapshots, n_elements=config.n_elements, separation_deg=seps,
+                  notes=["resolved: both sorted estimates within half the separation of their true angles"])
 
     ex, _ = _snapshots(config.n_elements, np.radians(np.asarray(config.azimuths_deg)), config.n_snapshots,
                        float(max(snrs)), np.random.default_rng(args.seed))
@@ -330,8 +366,9 @@ def run(args) -> int:
 
 
 def _positive(curves):
-    """Exact zeros (noiseless-level errors) cannot show on a log axis: floor them at 1e-12 deg."""
-    return {k: np.where(np.asarray(v) > 0, v, 1e-12) for k, v in curves.items()}
+    """Exact zeros (noiseless-level errors) cannot show on a log axis: left out (NaN, a gap), not
+    drawn at a made-up floor."""
+    return {k: np.where(np.asarray(v) > 0, v, np.nan) for k, v in curves.items()}
 
 
 if __name__ == "__main__":  # pragma: no cover

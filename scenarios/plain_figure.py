@@ -172,7 +172,15 @@ def _agg(res, key, reduce):
 
 
 def run(args) -> int:
-    from sensing.plotting import ieee_figure, plot_rmse, save_figure, write_csv
+    from sensing.plotting import (
+        figure_legend,
+        figure_note,
+        ieee_figure,
+        plot_rmse,
+        save_figure,
+        write_caption,
+        write_csv,
+    )
 
     config = config_from_args(args)
     names = _kit.parse_names(args.methods, "--methods", tuple(METHODS))
@@ -212,36 +220,55 @@ def run(args) -> int:
         col, idx = res.column(f"{n}_sorted_mse_az").astype(float), res.column("point_index")
         t["wrong_count"] = np.asarray([np.mean(np.isnan(col[idx == p])) for p in range(len(snrs))])
         t["time"] = _agg(res, f"{n}_time_s", "median")
+        # fraction of the objects that have an estimate to pair with: the RMSEs are over those pairs
+        n_est = res.column(f"{n}_n_est").astype(float)
+        det = np.minimum(n_est, config.n_targets) / config.n_targets
+        t["detected"] = np.asarray([np.mean(det[idx == p]) for p in range(len(snrs))])
         table[n] = t
         for k in ("az", "dist", "vel"):
-            curves[k][METHODS[n]] = t[k]
+            curves[k][n] = t[k]
             cols[f"{n}_rmse_{k}"] = t[k]
             cols[f"{n}_sorted_rmse_{k}"] = t[f"sorted_{k}"]
         cols[f"{n}_success_rate"] = t["success"]
         cols[f"{n}_wrong_count_rate"] = t["wrong_count"]
         cols[f"{n}_time_s"] = t["time"]
+        cols[f"{n}_detected_fraction"] = t["detected"]
     bounds = {k: {} for k in ("az", "dist", "vel")}
-    for key, label in (("crb_dim", "CRB per-dimension (reference)"), ("crb_joint", "CRB joint")):
+    bound_labels = {"crb_joint": "CRB joint", "crb_dim": "CRB per-dimension (reference)"}
+    for key in bound_labels:
         for k in ("az", "dist", "vel"):
             v = conv[k](np.sqrt(_agg(res, f"{key}_{k}", "mean")))
-            bounds[k][label] = v
+            bounds[k][key] = v
             cols[f"{key}_{k}"] = v
     for i, s in enumerate(snrs):
         for n in names:
             t = table[n]
             print(f"{s:8.1f}  {METHODS[n]:36s} {t['az'][i]:10.4g} {t['dist'][i]:10.4g} {t['vel'][i]:10.4g} "
                   f"{t['success'][i]:7.2f} {t['sorted_az'][i]:10.4g} {t['wrong_count'][i]:11.2f}")
-        for label in bounds["az"]:
-            print(f"{s:8.1f}  {label:36s} {bounds['az'][label][i]:10.4g} {bounds['dist'][label][i]:10.4g} "
-                  f"{bounds['vel'][label][i]:10.4g}")
+        for key, label in bound_labels.items():
+            print(f"{s:8.1f}  {label:36s} {bounds['az'][key][i]:10.4g} {bounds['dist'][key][i]:10.4g} "
+                  f"{bounds['vel'][key][i]:10.4g}")
     write_csv(out / "rmse.csv", cols)
-    fig, axes = ieee_figure(ncols=3, columns=2, height_ratio=0.85)
+    # the RMSEs are over the (object, estimate) pairs: the detected fraction sits beside them
+    fig, axes = ieee_figure(ncols=2, nrows=2, columns=2, height_ratio=0.55)
     ylabels = {"az": "RMSE AoA [deg]", "dist": "RMSE path length [m]", "vel": "RMSE velocity [m/s]"}
+    x = np.asarray(snrs)
     for ax, k in zip(np.ravel(axes), ("az", "dist", "vel")):
-        plot_rmse(np.asarray(snrs), curves[k], bounds=bounds[k], ax=ax, ylabel=ylabels[k], legend=False)
-    handles, labels = np.ravel(axes)[0].get_legend_handles_labels()
-    fig.legend(handles, labels, loc="outside lower center", ncol=3, fontsize=7, frameon=False)
+        plot_rmse(x, {n: np.where(v > 0, v, np.nan) for n, v in curves[k].items()}, bounds=bounds[k], ax=ax,
+                  ylabel=ylabels[k], legend=False)
+    ax_pd = np.ravel(axes)[3]
+    plot_rmse(x, {n: table[n]["detected"] for n in names}, ax=ax_pd, ylabel="detected fraction $P_D$",
+              logy=False, legend=False)
+    ax_pd.set_ylim(-0.03, 1.05)
+    figure_legend(fig, ncol=3)
+    figure_note(fig, f"{n_trials} realisations per SNR point, {config.n_targets} objects; RMSE over "
+                     "paired objects, read with $P_D$")
     save_figure(fig, out / "rmse")
+    write_caption(out / "rmse", fig, trials=n_trials, snr_db=snrs, seed=args.seed, objects=config.n_targets,
+                  deltas=DELTAS, notes=["RMSE by optimal assignment over the objects that have an estimate; "
+                                        "P_D (lower right) = min(estimates, objects) / objects",
+                                        "CRB per-dimension: the reference code's bound; CRB joint: all "
+                                        "parameters of all objects unknown"])
 
     print("\nrun time per call (median over all SNR points and realisations):")
     rt = {"method": [], "median_time_s": [], "speedup_of_plain": []}

@@ -123,7 +123,7 @@ METHOD_STYLES: dict[str, MethodStyle] = {
     "fft": MethodStyle("FFT radar", "#e377c2", "P"),
     "esprit3d": MethodStyle("3-D Unitary ESPRIT", "#17becf", "<"),
     "plain": MethodStyle("PLAIN", "#000080", "o"),
-    "sequential": MethodStyle("sequential ESPRIT", "#bcbd22", "s"),
+    "sequential": MethodStyle("sequential (angle/delay/Doppler)", "#bcbd22", "s"),
     "joint": MethodStyle("joint 3-D Unitary ESPRIT", "#17becf", "^"),
     # uplink ISAC (uplink-isac)
     "proposed": MethodStyle("EM-Turbo-BiSVBI", "#000080", "o"),
@@ -248,13 +248,22 @@ def _coincides(a: np.ndarray, b: np.ndarray, rtol: float) -> bool:
     return bool(np.all(np.abs(x - y) <= rtol * np.maximum(np.abs(x), np.abs(y)) + 1e-300))
 
 
-#: Text appended to the legend label of a curve drawn on top of an earlier, equal one.
-COINCIDES = "coincides with"
+#: Legend-label suffixes of a curve drawn on top of an earlier one: equal (to 1e-9 relative) or
+#: within ``coincide_rtol`` of it at every point (visually the same line).
+_EQUAL, _NEAR = " (= ", " (\u2248 "
+
+
+def _twin_base(label: str) -> tuple[str, bool]:
+    """``(label without a twin suffix, whether it had one)``."""
+    for tag in (_EQUAL, _NEAR):
+        if tag in label:
+            return label.split(tag)[0], True
+    return label, False
 
 
 def plot_rmse(x: Any, curves: Mapping[str, Any], *, bounds: Mapping[str, Any] | None = None, ax=None,
               xlabel: str = "SNR [dB]", ylabel: str = "RMSE", logy: bool = True, legend: bool = True,
-              coincide_rtol: float = 1e-3):
+              coincide_rtol: float = 0.02):
     """RMSE (or any metric) curves against a swept parameter, with bound curves dashed.
 
     Parameters
@@ -277,10 +286,11 @@ def plot_rmse(x: Any, curves: Mapping[str, Any], *, bounds: Mapping[str, Any] | 
     legend : bool, default=True
         Add a legend on the Axes (scripts pass False and call :func:`figure_legend`, which
         puts one legend outside the data).
-    coincide_rtol : float, default=1e-3
-        A curve equal to an earlier one within this relative tolerance at every point is
-        drawn with open, larger markers and its label says ``"(coincides with <earlier>)"``,
-        so that no curve is hidden under another without saying so.
+    coincide_rtol : float, default=0.02
+        A curve within this relative distance of an earlier one at every point (visually the
+        same line at figure size) is drawn with open, larger markers and its label says so:
+        ``"<label> (= <earlier>)"`` when equal, ``"<label> (≈ <earlier>)"`` when only close.
+        No curve is hidden under another without saying so.
 
     Returns
     -------
@@ -303,7 +313,7 @@ def plot_rmse(x: Any, curves: Mapping[str, Any], *, bounds: Mapping[str, Any] | 
     >>> ax = plot_rmse(snr, {"music": [0.3, 0.1, 0.03], "root_music": [0.3, 0.1, 0.03]},
     ...                bounds={"crb": [0.2, 0.06, 0.02]}, ax=ax, legend=False)
     >>> [line.get_label() for line in ax.get_lines()]
-    ['MUSIC', 'root-MUSIC (coincides with MUSIC)', 'CRB']
+    ['MUSIC', 'root-MUSIC (= MUSIC)', 'CRB']
     """
     xv = _host_1d(x, "x")
     if not isinstance(curves, Mapping):
@@ -338,15 +348,15 @@ def plot_rmse(x: Any, curves: Mapping[str, Any], *, bounds: Mapping[str, Any] | 
                   "linewidth": _LINE_WIDTH, "marker": "None"}
         if style == "curve":
             i_curve += 1
-        twins = [lab for kind, lab, prev in drawn if kind == style and _coincides(prev, yv, coincide_rtol)]
+        twins = [(lab, prev) for kind, lab, prev in drawn if kind == style and _coincides(prev, yv, coincide_rtol)]
         label = kw["label"]
         if twins:
-            kw["label"] = f"{label} ({COINCIDES} {twins[0]})"
+            tag = _EQUAL if _coincides(twins[0][1], yv, 1e-9) else _NEAR
+            kw["label"] = f"{label}{tag}{twins[0][0]})"
             if kw.get("marker") not in (None, "None", ""):   # each further twin a larger open ring
                 kw.update(markerfacecolor="none", markersize=_MARKER_SIZE * (1.0 + 0.8 * len(twins)))
-            else:
-                kw["linewidth"] = _LINE_WIDTH * 2.5
-                kw["alpha"] = 0.5
+            else:                                            # a bound: a wider line under the earlier one
+                kw["linewidth"] = _LINE_WIDTH * 2.2
                 kw["zorder"] = 1.5
         ax.plot(xv, yv, **kw)
         drawn.append((style, label, yv))
@@ -632,11 +642,13 @@ def figure_legend(fig, *, ncol: int | None = None, loc: str = "outside lower cen
     twins = False
     for ax in fig.axes:
         for h, lab in zip(*ax.get_legend_handles_labels()):
-            base = lab.split(f" ({COINCIDES} ")[0]
-            if base not in entries or (COINCIDES in entries[base][1] and COINCIDES not in lab):
+            base, twin = _twin_base(lab)
+            if base not in entries or (_twin_base(entries[base][1])[1] and not twin):
+                if base in entries:
+                    twins = True          # a panel drew it as a twin: say so once, below
                 entries[base] = (h, lab)
-            elif COINCIDES in lab:
-                twins = True              # said in another panel's legend entry: say it once below
+            elif twin:
+                twins = True
         if ax.get_legend() is not None:
             ax.get_legend().remove()
     if not entries:
@@ -648,7 +660,7 @@ def figure_legend(fig, *, ncol: int | None = None, loc: str = "outside lower cen
 
         handles.append(Line2D([], [], linestyle="none", marker="o", markersize=_MARKER_SIZE * 1.8,
                               markerfacecolor="none", color="0.3"))
-        labels.append("open marker: equal to an earlier curve")
+        labels.append("open marker: on an equal curve")
     if ncol is None:
         width = float(fig.get_size_inches()[0])
         longest = max(len(lab) for lab in labels)
@@ -706,13 +718,13 @@ def integer_ticks(ax, axis: str = "x", values: Any = None):
         a.set_major_locator(MaxNLocator(integer=True))
 
 
-def write_caption(stem: str | os.PathLike, fig=None, **fields: Any) -> Path:
+def write_caption(stem: str | os.PathLike, fig=None, *, coincide_rtol: float = 0.02, **fields: Any) -> Path:
     """Write ``<stem>_caption.txt`` beside a figure: one ``key: value`` line per field.
 
     Give the facts a referee needs to read the figure: ``trials`` (per point), ``snr_db`` (the
     SNR points, or the fixed SNR of a curve not against SNR), ``seed`` and free-text ``notes``.
-    With ``fig``, the labels of curves drawn on an equal earlier curve (see :func:`plot_rmse`)
-    are added as notes. Lists are written comma-separated; the file is plain UTF-8 text (not a
+    With ``fig``, the labels of curves drawn on an equal or near-equal earlier curve (see
+    :func:`plot_rmse`; ``coincide_rtol`` as passed there) are added as notes. Lists are written comma-separated; the file is plain UTF-8 text (not a
     CSV), written atomically.
 
     Examples
@@ -737,9 +749,14 @@ def write_caption(stem: str | os.PathLike, fig=None, **fields: Any) -> Path:
     if fig is not None:
         for ax in _figure_of(fig).axes:
             for line in ax.get_lines():
-                if COINCIDES in line.get_label():
+                label = line.get_label()
+                if _twin_base(label)[1]:
                     where = f" in panel '{ax.get_ylabel()}'" if ax.get_ylabel() else ""
-                    notes.append(f"'{line.get_label()}'{where}: drawn with open markers on top of the equal curve")
+                    how = "equal to" if _EQUAL in label else f"within {100 * coincide_rtol:g} % of"
+                    drawn_as = ("open markers on top of it" if line.get_marker() not in (None, "None", "")
+                                else "a wider line under it")
+                    notes.append(f"'{label}'{where}: {how} the earlier curve at every point, drawn with "
+                                 f"{drawn_as}")
 
     def fmt(v: Any) -> str:
         if isinstance(v, (list, tuple, np.ndarray)):
