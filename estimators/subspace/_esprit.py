@@ -126,6 +126,11 @@ def _solve_shift(e1, e2, xp, method):
         g = ct(xp, e1) @ e1
         return xp.linalg.solve(g, ct(xp, e1) @ e2)
     c = xp.concat([e1, e2], axis=-1)                              # (B, m, 2K)
+    if c.shape[-2] < 2 * k:
+        # fewer equations than unknowns (2K > M - 1): the economy SVD would return only m right
+        # singular vectors; zero rows change none of them and complete V to 2K x 2K (the extra
+        # ones span the exact null space of C, which belongs to the K smallest)
+        c = xp.concat([c, xp.zeros((c.shape[0], 2 * k - c.shape[-2], 2 * k), dtype=c.dtype)], axis=-2)
     _, _, vh = xp.linalg.svd(c, full_matrices=False)
     v = ct(xp, vh)                                                 # (B, 2K, 2K)
     v12, v22 = v[:, :k, k:], v[:, k:, k:]
