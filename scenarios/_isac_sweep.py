@@ -187,7 +187,7 @@ def run(args) -> int:
               logy=False, legend=False)
     ax_pd.set_ylim(-0.03, 1.05)
     figure_legend(fig)
-    note = (f"{n_trials} trials per SNR point; RMSE over detected targets (gate {GATE_CELLS:g} "
+    note = (f"{n_trials} trial{'s' * (n_trials != 1)} per SNR point; RMSE over detected targets (gate {GATE_CELLS:g} "
             "resolution cells), read with $P_D$")
     figure_note(fig, note)
     save_figure(fig, out / "rmse")

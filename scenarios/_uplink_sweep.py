@@ -76,7 +76,7 @@ config_from_args = _config
 
 
 def run(args) -> int:
-    from sensing.plotting import ieee_figure, plot_rmse, save_figure, write_csv
+    from sensing.plotting import write_csv
 
     config = _config(args)
     methods = _kit.parse_names(args.methods, "--methods", tuple(METHODS),
@@ -110,83 +110,66 @@ def run(args) -> int:
     def agg(key, idx, reduce="mean"):
         return res.aggregate(key, reduce=reduce)[idx]
 
-    nmse_snr = {METHODS[m]: 10 * np.log10(agg(f"{m}_nmse", i_snr)) for m in est_methods}
-    nmse_pil = {METHODS[m]: 10 * np.log10(agg(f"{m}_nmse", i_pil)) for m in est_methods}
-    ber = {METHODS[m]: agg(f"{m}_ber", i_snr) for m in methods if m != "pilot_vbi" or True}
+    # curves keyed by method id (HDF5 group names); METHODS gives the display names for printing
+    nmse_snr = {m: 10 * np.log10(agg(f"{m}_nmse", i_snr)) for m in est_methods}
+    nmse_pil = {m: 10 * np.log10(agg(f"{m}_nmse", i_pil)) for m in est_methods}
+    ber = {m: agg(f"{m}_ber", i_snr) for m in methods}
     ber = {k: v for k, v in ber.items() if np.all(np.isfinite(v))}
-    loc, miss, false = {}, {}, {}
+    loc, miss, false, det = {}, {}, {}, {}
     for m in methods:
         if m in SENSING_METHODS:
             pairs = agg(f"{m}_loc_pairs", i_snr, "sum")
-            loc[METHODS[m]] = np.sqrt(agg(f"{m}_loc_se", i_snr, "sum") / np.maximum(pairs, 1))
-            loc[METHODS[m]][pairs == 0] = np.nan
-            miss[METHODS[m]] = agg(f"{m}_missed", i_snr)
-            false[METHODS[m]] = agg(f"{m}_false", i_snr)
+            loc[m] = np.sqrt(agg(f"{m}_loc_se", i_snr, "sum") / np.maximum(pairs, 1))
+            loc[m][pairs == 0] = np.nan
+            miss[m] = agg(f"{m}_missed", i_snr)
+            false[m] = agg(f"{m}_false", i_snr)
+            n_vis = pairs + agg(f"{m}_missed", i_snr, "sum")
+            det[m] = np.where(n_vis > 0, pairs / np.maximum(n_vis, 1), np.nan)
     it_nmse, it_cpu = {}, {}
     for m in conv_methods:
         recs = [r for r in res.records if r["point_index"] == int(i_conv[0])]
-        it_nmse[METHODS[m]] = np.array([10 * np.log10(np.nanmean([r[f"{m}_nmse_it{i}"] for r in recs]))
-                                        for i in range(TRACE_ITERATIONS)])
-        it_cpu[METHODS[m]] = np.array([np.nanmean([r[f"{m}_cpu_it{i}"] for r in recs]) for i in range(TRACE_ITERATIONS)])
+        it_nmse[m] = np.array([10 * np.log10(np.nanmean([r[f"{m}_nmse_it{i}"] for r in recs]))
+                               for i in range(TRACE_ITERATIONS)])
+        it_cpu[m] = np.array([np.nanmean([r[f"{m}_cpu_it{i}"] for r in recs]) for i in range(TRACE_ITERATIONS)])
 
     cols = {"snr_db": np.asarray(snrs, float)}
-    cols.update({f"nmse_db_{m}": nmse_snr[METHODS[m]] for m in est_methods})
+    cols.update({f"nmse_db_{m}": nmse_snr[m] for m in est_methods})
     cols.update({f"ber_{m}": agg(f"{m}_ber", i_snr) for m in methods})
     cols.update({f"cpu_s_{m}": agg(f"{m}_cpu_s", i_snr) for m in methods})
     write_csv(out / "vs_snr.csv", cols)
     cols = {"n_pilot_symbols": np.asarray(pilots, float)}
-    cols.update({f"nmse_db_{m}": nmse_pil[METHODS[m]] for m in est_methods})
+    cols.update({f"nmse_db_{m}": nmse_pil[m] for m in est_methods})
     write_csv(out / "nmse_vs_pilots.csv", cols)
     cols = {"snr_db": np.asarray(snrs, float)}
     for m in methods:
         if m in SENSING_METHODS:
-            cols.update({f"loc_rmse_m_{m}": loc[METHODS[m]], f"missed_{m}": miss[METHODS[m]],
-                         f"false_{m}": false[METHODS[m]]})
+            cols.update({f"loc_rmse_m_{m}": loc[m], f"missed_{m}": miss[m], f"false_{m}": false[m],
+                         f"detected_fraction_{m}": det[m]})
     write_csv(out / "localisation.csv", cols)
     cols = {"iteration": np.arange(TRACE_ITERATIONS, dtype=float)}
     for m in conv_methods:
-        cols.update({f"nmse_db_{m}": it_nmse[METHODS[m]], f"cpu_s_{m}": it_cpu[METHODS[m]]})
+        cols.update({f"nmse_db_{m}": it_nmse[m], f"cpu_s_{m}": it_cpu[m]})
     write_csv(out / "convergence.csv", cols)
 
     print("channel NMSE [dB] vs SNR:")
     print(f"{'SNR':>6} " + " ".join(f"{METHODS[m][:18]:>18}" for m in est_methods))
     for i, s in enumerate(snrs):
-        print(f"{s:6.1f} " + " ".join(f"{nmse_snr[METHODS[m]][i]:18.2f}" for m in est_methods))
+        print(f"{s:6.1f} " + " ".join(f"{nmse_snr[m][i]:18.2f}" for m in est_methods))
     print("BER vs SNR:")
     for i, s in enumerate(snrs):
-        print(f"{s:6.1f} " + " ".join(f"{k[:18]}={v[i]:.2e}" for k, v in ber.items()))
+        print(f"{s:6.1f} " + " ".join(f"{METHODS[k][:18]}={v[i]:.2e}" for k, v in ber.items()))
     print("localisation RMSE [m] (matched, 5 m gate) / missed / false vs SNR:")
     for i, s in enumerate(snrs):
-        print(f"{s:6.1f} " + " ".join(f"{k[:14]}={loc[k][i]:.2f}/{miss[k][i]:.1f}/{false[k][i]:.1f}" for k in loc))
+        print(f"{s:6.1f} " + " ".join(f"{METHODS[k][:14]}={loc[k][i]:.2f}/{miss[k][i]:.1f}/{false[k][i]:.1f}"
+                                      for k in loc))
     print("CPU time per trial [s]: " + ", ".join(f"{METHODS[m]}={np.nanmean(agg(f'{m}_cpu_s', i_snr)):.2f}"
                                                    for m in methods))
     print("convergence (NMSE dB at iterations 0, 10, 20, 39; CPU s at 39): " + "; ".join(
-        f"{k}: {v[0]:.1f} {v[10]:.1f} {v[20]:.1f} {v[-1]:.1f} ({it_cpu[k][-1]:.2f} s)" for k, v in it_nmse.items()))
+        f"{METHODS[k]}: {v[0]:.1f} {v[10]:.1f} {v[20]:.1f} {v[-1]:.1f} ({it_cpu[k][-1]:.2f} s)"
+        for k, v in it_nmse.items()))
 
-    fig, ax = ieee_figure()
-    plot_rmse(np.asarray(snrs, float), nmse_snr, ax=ax, ylabel="channel NMSE [dB]", logy=False)
-    save_figure(fig, out / "nmse_vs_snr")
-    fig, ax = ieee_figure()
-    plot_rmse(np.asarray(pilots, float), nmse_pil, ax=ax, xlabel="pilot OFDM symbols", ylabel="channel NMSE [dB]",
-              logy=False)
-    save_figure(fig, out / "nmse_vs_pilots")
-    if loc:
-        fig, ax = ieee_figure()
-        plot_rmse(np.asarray(snrs, float), loc, ax=ax, ylabel="scatterer RMSE [m]")
-        save_figure(fig, out / "localisation_vs_snr")
-    fig, ax = ieee_figure()
-    plot_rmse(np.asarray(snrs, float), {k: np.maximum(v, 1e-6) for k, v in ber.items()}, ax=ax, ylabel="BER")
-    save_figure(fig, out / "ber_vs_snr")
-    fig, axes = ieee_figure(ncols=2, columns=2)
-    plot_rmse(np.arange(TRACE_ITERATIONS, dtype=float), it_nmse, ax=axes[0], xlabel="iteration", ylabel="channel NMSE [dB]",
-              logy=False)
-    for k, v in it_nmse.items():
-        axes[1].plot(it_cpu[k], v, label=k)
-    axes[1].set_xscale("log")
-    axes[1].set_xlabel("CPU time [s]")
-    axes[1].set_ylabel("channel NMSE [dB]")
-    axes[1].grid(True, alpha=0.3)
-    save_figure(fig, out / "convergence")
+    _figures(out, args.seed, config, n_trials, snrs, pilots, nmse_snr, nmse_pil, ber, loc, det, it_nmse, it_cpu,
+             conv_trials=min(n_trials, FULL_TRIALS) if "full" in conv_methods else n_trials)
 
     example = generate(config, rng=args.seed)
     results = UplinkResults(config, np.asarray(snrs, float), np.asarray(pilots, float), nmse_snr, nmse_pil, loc,
@@ -195,6 +178,118 @@ def run(args) -> int:
     print(f"wrote {out}: results.jsonl, vs_snr/nmse_vs_pilots/localisation/convergence .csv, figures "
           "nmse_vs_snr, nmse_vs_pilots, localisation_vs_snr, ber_vs_snr, convergence (.pdf/.png), results.h5")
     return 0
+
+
+def _figures(out, seed, config, n_trials, snrs, pilots, nmse_snr, nmse_pil, ber, loc, det, it_nmse, it_cpu, *,
+             conv_trials):
+    """The five figures, each with its ``<figure>_caption.txt`` (curves keyed by method id)."""
+    from sensing.plotting import (
+        METHOD_STYLES,
+        figure_legend,
+        figure_note,
+        ieee_figure,
+        integer_ticks,
+        plot_rmse,
+        save_figure,
+        write_caption,
+    )
+
+    x_snr = np.asarray(snrs, float)
+    size = (f"K = {config.n_users}, L = {config.n_scatterers}, {config.array_rows}x{config.array_cols} UPA, "
+            f"{config.n_pilot_symbols} pilot symbol(s)")
+    fig, ax = ieee_figure(height_ratio=0.8)
+    plot_rmse(x_snr, nmse_snr, ax=ax, ylabel="channel NMSE [dB]", logy=False, legend=False)
+    figure_legend(fig)
+    figure_note(fig, f"{n_trials} trial{'s' * (n_trials != 1)} per SNR point; {size}")
+    save_figure(fig, out / "nmse_vs_snr")
+    write_caption(out / "nmse_vs_snr", fig, trials=n_trials, snr_db=snrs, seed=seed, users=config.n_users,
+                  scatterers=config.n_scatterers, pilot_symbols=config.n_pilot_symbols)
+
+    fig, ax = ieee_figure(height_ratio=0.8)
+    plot_rmse(np.asarray(pilots, float), nmse_pil, ax=ax, xlabel="pilot OFDM symbols", ylabel="channel NMSE [dB]",
+              logy=False, legend=False)
+    integer_ticks(ax, "x")
+    figure_legend(fig)
+    figure_note(fig, f"{n_trials} trial{'s' * (n_trials != 1)} per point, SNR {config.snr_db:g} dB")
+    save_figure(fig, out / "nmse_vs_pilots")
+    write_caption(out / "nmse_vs_pilots", fig, trials=n_trials, snr_db=config.snr_db, seed=seed,
+                  pilot_symbols=pilots, users=config.n_users, scatterers=config.n_scatterers)
+
+    if loc:
+        # localisation RMSE over the scatterers matched within the 5 m gate: P_D beside it
+        fig, axes = ieee_figure(ncols=2, height_ratio=0.75)
+        plot_rmse(x_snr, {k: np.where(v > 0, v, np.nan) for k, v in loc.items()}, ax=axes[0],
+                  ylabel="scatterer RMSE [m]", legend=False)
+        plot_rmse(x_snr, det, ax=axes[1], ylabel="scatterers detected $P_D$", logy=False, legend=False)
+        axes[1].set_ylim(-0.03, 1.05)
+        figure_legend(fig)
+        figure_note(fig, f"{n_trials} trial{'s' * (n_trials != 1)} per SNR point; RMSE over scatterers matched within 5 m, read "
+                         "with $P_D$")
+        save_figure(fig, out / "localisation_vs_snr")
+        write_caption(out / "localisation_vs_snr", fig, trials=n_trials, snr_db=snrs, seed=seed,
+                      scatterers=config.n_scatterers,
+                      notes=["RMSE over the visible scatterers matched within a 5 m gate (optimal assignment); "
+                             "P_D (right) = matched / visible scatterers"])
+
+    # BER: a zero count of bit errors is below what the run can resolve; draw the floor
+    # 1 / (bits simulated per SNR point) and the zero points on it with open markers
+    n_data = config.n_subcarriers * (config.n_symbols - config.n_pilot_symbols)
+    n_bits = int(n_trials * config.n_users * n_data * config.bits_per_symbol)
+    floor = 1.0 / n_bits
+    fig, ax = ieee_figure(height_ratio=0.8)
+    shown = {k: np.where(v > 0, v, np.nan) for k, v in ber.items()}
+    drawable = {k: v for k, v in shown.items() if np.any(np.isfinite(v))}
+    if drawable:
+        plot_rmse(x_snr, drawable, ax=ax, ylabel="BER", legend=False)
+    else:
+        ax.set_yscale("log")
+        ax.set(xlabel="SNR [dB]", ylabel="BER")
+        ax.grid(True, which="major", alpha=0.3)
+    zero_notes = []
+    for k, v in ber.items():
+        z = v <= 0
+        if np.any(z):
+            st = METHOD_STYLES[k]
+            ax.plot(x_snr[z], np.full(int(z.sum()), floor), linestyle="none", marker=st.marker or "o",
+                    markersize=5, markerfacecolor="none", color=st.color,
+                    label=st.label if k not in drawable else "_nolegend_")
+            zero_notes.append(f"{st.label}: 0 errors at SNR {', '.join(f'{s:g}' for s in x_snr[z])} dB")
+    ax.axhline(floor, color="0.35", linestyle=(0, (1, 1.5)), linewidth=0.9,
+               label=f"floor 1/{n_bits} bits (open: 0 errors)")
+    ax.annotate("0 errors", xy=(x_snr[-1], floor), xytext=(0, 6), textcoords="offset points", ha="right",
+                fontsize=6, color="0.35")
+    lo = min([floor] + [float(np.nanmin(v)) for v in drawable.values()])
+    ax.set_ylim(bottom=lo / 3)
+    figure_legend(fig)
+    figure_note(fig, f"{n_trials} trial{'s' * (n_trials != 1)} per SNR point, {n_bits} bits per point")
+    save_figure(fig, out / "ber_vs_snr")
+    write_caption(out / "ber_vs_snr", fig, trials=n_trials, snr_db=snrs, seed=seed, bits_per_point=n_bits,
+                  resolvable_floor=f"{floor:.3g}",
+                  notes=["a BER of 0 (no bit error in bits_per_point bits) is drawn at the floor 1/bits_per_point "
+                         "with an open marker, not as a value", *zero_notes])
+
+    fig, axes = ieee_figure(ncols=2, height_ratio=0.7)
+    iters = np.arange(TRACE_ITERATIONS, dtype=float)
+    plot_rmse(iters, it_nmse, ax=axes[0], xlabel="iteration", ylabel="channel NMSE [dB]", logy=False, legend=False)
+    integer_ticks(axes[0], "x")
+    for k, v in it_nmse.items():
+        kw = METHOD_STYLES[k].line_kwargs()
+        axes[1].plot(it_cpu[k], v, **kw)
+    for a in axes:
+        for line in a.get_lines():
+            line.set_markevery(5)
+    axes[1].set_xscale("log")
+    axes[1].set_xlabel("CPU time [s]")
+    axes[1].set_ylabel("channel NMSE [dB]")
+    axes[1].grid(True, alpha=0.3)
+    figure_legend(fig)
+    note = f"{n_trials} trial{'s' * (n_trials != 1)}, SNR {config.snr_db:g} dB"
+    if conv_trials != n_trials:
+        note += f" ({conv_trials} for the full-inverse baseline)"
+    figure_note(fig, note)
+    save_figure(fig, out / "convergence")
+    write_caption(out / "convergence", fig, trials=n_trials, snr_db=config.snr_db, seed=seed,
+                  full_inverse_trials=conv_trials, notes=["markers every 5th iteration"])
 
 
 def _all_keys(methods, conv_methods):

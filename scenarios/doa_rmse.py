@@ -328,7 +328,7 @@ def run(args) -> int:
     fig, ax = ieee_figure(height_ratio=0.8)
     plot_rmse(np.asarray(snrs), _positive(curves_snr), bounds=crb_snr, ax=ax, ylabel="RMSE [deg]", legend=False)
     figure_legend(fig)
-    figure_note(fig, f"{n_trials} trials per point, N = {config.n_snapshots} snapshots, M = {config.n_elements}")
+    figure_note(fig, f"{n_trials} trial{'s' * (n_trials != 1)} per point, N = {config.n_snapshots} snapshots, M = {config.n_elements}")
     save_figure(fig, out / "rmse_vs_snr")
     write_caption(out / "rmse_vs_snr", fig, trials=n_trials, snr_db=snrs, seed=args.seed,
                   n_snapshots=config.n_snapshots, n_elements=config.n_elements, azimuths_deg=src, notes=[uncond])
@@ -338,7 +338,7 @@ def run(args) -> int:
     ax.set_xscale("log")
     integer_ticks(ax, "x", snapshots)
     figure_legend(fig)
-    figure_note(fig, f"{n_trials} trials per point, SNR {config.snapshot_snr_db:g} dB, M = {config.n_elements}")
+    figure_note(fig, f"{n_trials} trial{'s' * (n_trials != 1)} per point, SNR {config.snapshot_snr_db:g} dB, M = {config.n_elements}")
     save_figure(fig, out / "rmse_vs_snapshots")
     write_caption(out / "rmse_vs_snapshots", fig, trials=n_trials, snr_db=config.snapshot_snr_db, seed=args.seed,
                   n_snapshots=snapshots, n_elements=config.n_elements, azimuths_deg=src, notes=[uncond])
@@ -347,7 +347,7 @@ def run(args) -> int:
               legend=False)
     ax.set_ylim(-0.03, 1.05)
     figure_legend(fig)
-    figure_note(fig, f"{n_trials} trials per point, SNR {config.resolution_snr_db:g} dB, "
+    figure_note(fig, f"{n_trials} trial{'s' * (n_trials != 1)} per point, SNR {config.resolution_snr_db:g} dB, "
                      f"N = {config.n_snapshots}, M = {config.n_elements}")
     save_figure(fig, out / "resolution")
     write_caption(out / "resolution", fig, trials=n_trials, snr_db=config.resolution_snr_db, seed=args.seed,

@@ -261,7 +261,7 @@ def run(args) -> int:
               logy=False, legend=False)
     ax_pd.set_ylim(-0.03, 1.05)
     figure_legend(fig, ncol=3)
-    figure_note(fig, f"{n_trials} realisations per SNR point, {config.n_targets} objects; RMSE over "
+    figure_note(fig, f"{n_trials} realisation{'s' * (n_trials != 1)} per SNR point, {config.n_targets} objects; RMSE over "
                      "paired objects, read with $P_D$")
     save_figure(fig, out / "rmse")
     write_caption(out / "rmse", fig, trials=n_trials, snr_db=snrs, seed=args.seed, objects=config.n_targets,

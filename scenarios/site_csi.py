@@ -189,7 +189,12 @@ def generate_site(config: SiteCsiConfig, site: str, *, rng=None) -> SiteDataset:
 
 @dataclass(frozen=True)
 class LosoRecord:
-    """Per-user results of one target site (written to ``loso/<site>.h5``)."""
+    """Per-user results of one target site (written to ``loso/<site>.h5``).
+
+    ``schemes`` and the keys of the per-scheme dicts are snake_case scheme ids (``"per_site"``,
+    ``"sifo_knn"``, ...: :func:`estimators.leave_one_site_out`'s names with ``-`` -> ``_``), so
+    every HDF5 group and dataset name is a key; display names are :data:`LABELS`.
+    """
 
     target: str
     budgets: tuple[int, ...]
@@ -245,15 +250,39 @@ def _loso_task(point: dict, rngs) -> dict:
         model = sifo_pretrain([s for i, s in enumerate(sites) if i != t], config=scfg, rng=rngs.realisation)
         res = leave_one_site_out(sites, t, budgets=cfg.budgets, config=scfg, n_test=cfg.n_test, model=model,
                                  rng=rngs.noise)
-    rec = LosoRecord(res.target, res.budgets, res.schemes, res.capture, res.gain, res.bf_power,
-                     res.feedback_bits, res.pilot_ports, res.test_users, res.calibration_pool,
-                     model.prior_weight, model.bandwidth)
+    def keyed(d):
+        return {_scheme_id(k): v for k, v in d.items()}
+
+    rec = LosoRecord(res.target, res.budgets, tuple(_scheme_id(s) for s in res.schemes), keyed(res.capture),
+                     keyed(res.gain), keyed(res.bf_power), keyed(res.feedback_bits), keyed(res.pilot_ports),
+                     res.test_users, res.calibration_pool, model.prior_weight, model.bandwidth)
     save_dataset(Path(point["loso_dir"]) / f"{res.target}.h5", rec, attrs={"scenario": "site-csi"})
     out = {}
-    for s in res.schemes:
-        for b, v in zip(res.budgets, res.capture[s].mean(axis=1)):
+    for s in rec.schemes:
+        for b, v in zip(rec.budgets, rec.capture[s].mean(axis=1)):
             out[f"capture_{s}_{b}"] = float(v)
     return out
+
+
+def _scheme_id(name: str) -> str:
+    """Scheme id (snake_case HDF5 key) of an :func:`estimators.leave_one_site_out` scheme name."""
+    return name.replace("-", "_")
+
+
+def _csv_column(scheme_id: str) -> str:
+    """The CSV column of a scheme: its :func:`estimators.leave_one_site_out` name (``per-site``)."""
+    return scheme_id.replace("_", "-")
+
+
+def _keyed_record(rec: LosoRecord) -> LosoRecord:
+    """``rec`` with snake_case scheme ids (files of earlier versions used the hyphenated names)."""
+    from dataclasses import replace
+
+    if all(s == _scheme_id(s) for s in rec.schemes):
+        return rec
+    return replace(rec, schemes=tuple(_scheme_id(s) for s in rec.schemes),
+                   **{k: {_scheme_id(s): v for s, v in getattr(rec, k).items()}
+                      for k in ("capture", "gain", "bf_power", "feedback_bits", "pilot_ports")})
 
 
 # ------------------------------------------------------------------------------ terminal
@@ -308,9 +337,81 @@ def _effective_se(rec: LosoRecord, scheme: str, bi: int, cfg: SiteCsiConfig) -> 
                                    uplink_bits_per_re=cfg.uplink_bits_per_re)
 
 
-LABELS = {"sifo": "SiFo (model + memory)", "sifo-knn": "SiFo kNN only", "sifo-zero-shot": "SiFo zero-shot",
-          "per-site": "per-site MLP", "type2": "Type-II", "etype2": "enhanced Type-II", "type1": "Type-I",
+LABELS = {"sifo": "SiFo (model + memory)", "sifo_knn": "SiFo kNN only", "sifo_zero_shot": "SiFo zero-shot",
+          "per_site": "per-site MLP", "type2": "Type-II", "etype2": "enhanced Type-II", "type1": "Type-I",
           "ideal": "ideal eigen-subspace"}
+"""Scheme id -> display name (the figures take theirs from :data:`sensing.plotting.METHOD_STYLES`)."""
+
+
+def _figures(out, seed, cfg, recs, schemes, budgets, mean_cap, per_site, cdf, se) -> None:
+    """The four figures, each with its ``<figure>_caption.txt`` (curves keyed by scheme id)."""
+    from sensing.plotting import (
+        METHOD_STYLES,
+        figure_legend,
+        figure_note,
+        ieee_figure,
+        integer_ticks,
+        plot_rmse,
+        save_figure,
+        write_caption,
+    )
+
+    n_t = len(recs)
+    size = f"{n_t} target sites (leave-one-site-out), {cfg.n_test} test users each"
+    common = dict(seed=seed, target_sites=n_t, test_users_per_site=cfg.n_test, users_per_site=cfg.n_users)
+    noise_free = ("capture efficiency from the true CSI (no SNR); fingerprints with RSRP error "
+                  f"{cfg.rsrp_noise_db:g} dB std")
+    main = tuple(x for x in ("sifo", "sifo_knn", "per_site", "type2", "etype2", "type1") if x in schemes)
+    fig, ax = ieee_figure(height_ratio=0.8)
+    plot_rmse(np.asarray(budgets, float), {s: mean_cap[s] for s in main},
+              bounds={"ideal": mean_cap["ideal"]} if "ideal" in schemes else None, ax=ax,
+              xlabel="labelled target-site users $N_{cal}$", ylabel="CSI-capture efficiency", logy=False,
+              legend=False)
+    ax.set_xscale("log")
+    integer_ticks(ax, "x", budgets)
+    figure_legend(fig)
+    figure_note(fig, f"mean over {size}")
+    save_figure(fig, out / "capture_vs_budget")
+    write_caption(out / "capture_vs_budget", fig, snr_db="none", budgets=budgets, **common,
+                  notes=[noise_free, "Type-II, enhanced Type-II, Type-I and the ideal subspace use no target labels "
+                                     "(flat in N_cal)"])
+
+    fig, ax = ieee_figure(columns=2, height_ratio=0.3)
+    x = np.arange(n_t)
+    w = 0.8 / len(per_site)
+    for i, (s, v) in enumerate(per_site.items()):
+        st = METHOD_STYLES[s]
+        ax.bar(x + (i - (len(per_site) - 1) / 2) * w, v, w, label=st.label, color=st.color)
+    ax.set_xticks(x, [r.target for r in recs], rotation=30, fontsize=6)
+    ax.set(ylabel=f"capture ($N_{{cal}}$={cfg.se_budget})", ylim=(0, 1.05))
+    ax.grid(True, axis="y", alpha=0.3)
+    figure_legend(fig, loc="outside right upper", ncol=1)
+    figure_note(fig, f"{cfg.n_test} test users per target site, $N_{{cal}}$ = {cfg.se_budget}")
+    save_figure(fig, out / "capture_per_site")
+    write_caption(out / "capture_per_site", fig, snr_db="none", n_cal=cfg.se_budget, **common, notes=[noise_free])
+
+    fig, ax = ieee_figure(height_ratio=0.8)
+    for s, (v, p) in cdf.items():
+        kw = METHOD_STYLES[s].line_kwargs()
+        ax.plot(v, p, markevery=max(1, v.size // 8), **kw)
+    ax.set(xlabel="CSI-capture efficiency", ylabel="CDF over users", xlim=(0, 1))
+    ax.grid(True, alpha=0.3)
+    figure_legend(fig)
+    figure_note(fig, f"{n_t * cfg.n_test} test users over {n_t} target sites (leave-one-site-out), "
+                     f"$N_{{cal}}$ = {cfg.se_budget}")
+    save_figure(fig, out / "capture_cdf")
+    write_caption(out / "capture_cdf", fig, snr_db="none", n_cal=cfg.se_budget, **common, notes=[noise_free])
+
+    fig, ax = ieee_figure(height_ratio=0.8)
+    est = {s: v for s, v in se.items() if not METHOD_STYLES[s].bound}
+    ref = {s: v for s, v in se.items() if METHOD_STYLES[s].bound}
+    plot_rmse(np.asarray(cfg.snr_db, float), est, bounds=ref or None, ax=ax, ylabel="effective SE [bit/s/Hz]",
+              logy=False, legend=False)
+    figure_legend(fig)
+    figure_note(fig, f"mean over {size}, $N_{{cal}}$ = {cfg.se_budget}")
+    save_figure(fig, out / "se_vs_snr")
+    write_caption(out / "se_vs_snr", fig, snr_db=cfg.snr_db, n_cal=cfg.se_budget, **common,
+                  notes=["effective SE after the CSI-RS pilot and feedback overhead"])
 
 
 def run(args) -> int:
@@ -319,7 +420,7 @@ def run(args) -> int:
 
     from estimators import overhead_table
     from sensing import load_dataset, save_dataset
-    from sensing.plotting import ieee_figure, save_figure, write_csv
+    from sensing.plotting import write_csv
 
     cfg = config_from_args(args)
     out = _kit.output_dir(args, "site-csi")
@@ -351,7 +452,8 @@ def run(args) -> int:
                "loso_dir": str(loso_dir.resolve())} for s in cfg.sites]
     _kit.sweep(args, _loso_task, points, n_trials=1, results_path=results_path, desc="leave-one-site-out",
                fingerprint=_kit.fingerprint(scenario="site-csi", config=asdict(cfg)))
-    recs = [load_dataset(loso_dir / f"{s}.h5", LosoRecord, classes=_dataset_classes()) for s in cfg.sites]
+    recs = [_keyed_record(load_dataset(loso_dir / f"{s}.h5", LosoRecord, classes=_dataset_classes()))
+            for s in cfg.sites]
 
     # 3. tables, CSVs and figures
     schemes = recs[0].schemes
@@ -363,56 +465,23 @@ def run(args) -> int:
     for s in schemes:
         print(f"{LABELS[s]:24s}" + "".join(f"{v:8.3f}" for v in mean_cap[s]))
     write_csv(out / "capture_vs_budget.csv", {"budget": np.asarray(budgets),
-                                              **{s: mean_cap[s] for s in schemes}})
-    fig, ax = ieee_figure()
-    main = tuple(x for x in ("sifo", "per-site", "sifo-knn", "type2", "etype2", "type1", "ideal") if x in schemes)
-    for i, s in enumerate(main):
-        style = "-o" if s in ("sifo", "per-site", "sifo-knn") else "--"
-        ax.semilogx(budgets, mean_cap[s], style, label=LABELS[s], markersize=3)
-    ax.set(xlabel="labelled target-site users $N_{cal}$", ylabel="CSI-capture efficiency")
-    ax.legend(fontsize=6)
-    ax.grid(True, alpha=0.3)
-    save_figure(fig, out / "capture_vs_budget")
-
-    bar_schemes = ("sifo", "per-site", "type2", "type1")
+                                              **{_csv_column(s): mean_cap[s] for s in schemes}})
+    bar_schemes = ("sifo", "per_site", "type2", "type1")
     per_site = {s: np.array([r.capture[s][bi].mean() for r in recs]) for s in bar_schemes}
-    write_csv(out / "capture_per_site.csv", {"site": np.array([r.target for r in recs]), **per_site})
-    fig, ax = ieee_figure(columns=2, height_ratio=0.3)
-    x = np.arange(len(recs))
-    w = 0.8 / len(bar_schemes)
-    for i, s in enumerate(bar_schemes):
-        ax.bar(x + (i - (len(bar_schemes) - 1) / 2) * w, per_site[s], w, label=LABELS[s])
-    ax.set_xticks(x, [r.target for r in recs], rotation=30, fontsize=6)
-    ax.set(ylabel=f"capture ($N_{{cal}}$={cfg.se_budget})", ylim=(0, 1.05))
-    ax.legend(fontsize=6, ncols=len(bar_schemes))
-    save_figure(fig, out / "capture_per_site")
-
-    cdf_schemes = ("sifo", "per-site", "type2", "type1")
-    fig, ax = ieee_figure()
-    cdf_cols = {}
+    write_csv(out / "capture_per_site.csv", {"site": np.array([r.target for r in recs]),
+                                             **{_csv_column(s): v for s, v in per_site.items()}})
+    cdf_schemes = ("sifo", "per_site", "type2", "type1")
+    cdf_cols, cdf = {}, {}
     for s in cdf_schemes:
         v = np.sort(np.concatenate([r.capture[s][bi] for r in recs]))
-        p = np.arange(1, v.size + 1) / v.size
-        ax.plot(v, p, label=LABELS[s])
-        cdf_cols[f"{s}_capture"] = v
-        cdf_cols[f"{s}_cdf"] = p
-    ax.set(xlabel="CSI-capture efficiency", ylabel="CDF over users", xlim=(0, 1))
-    ax.legend(fontsize=6)
-    ax.grid(True, alpha=0.3)
-    save_figure(fig, out / "capture_cdf")
+        cdf[s] = (v, np.arange(1, v.size + 1) / v.size)
+        cdf_cols[f"{_csv_column(s)}_capture"], cdf_cols[f"{_csv_column(s)}_cdf"] = cdf[s]
     write_csv(out / "capture_cdf.csv", cdf_cols)
-
-    se_schemes = tuple(x for x in ("sifo", "per-site", "type2", "etype2", "type1", "ideal") if x in schemes)
+    se_schemes = tuple(x for x in ("sifo", "per_site", "type2", "etype2", "type1", "ideal") if x in schemes)
     se = {s: np.mean(np.concatenate([_effective_se(r, s, bi, cfg) for r in recs], axis=1), axis=1)
           for s in se_schemes}
-    write_csv(out / "se_vs_snr.csv", {"snr_db": np.asarray(cfg.snr_db), **se})
-    fig, ax = ieee_figure()
-    for s in se_schemes:
-        ax.plot(cfg.snr_db, se[s], "-o", markersize=3, label=LABELS[s])
-    ax.set(xlabel="SNR [dB]", ylabel="effective SE [bit/s/Hz]")
-    ax.legend(fontsize=6)
-    ax.grid(True, alpha=0.3)
-    save_figure(fig, out / "se_vs_snr")
+    write_csv(out / "se_vs_snr.csv", {"snr_db": np.asarray(cfg.snr_db), **{_csv_column(s): v for s, v in se.items()}})
+    _figures(out, args.seed, cfg, recs, schemes, budgets, mean_cap, per_site, cdf, se)
 
     rows = overhead_table(cfg.sifo_config(), n_subbands=cfg.n_subbands,
                           n_ssb=cfg.ssb_beams_h * cfg.ssb_beams_v, n_calibration=cfg.se_budget)

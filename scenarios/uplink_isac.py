@@ -242,7 +242,8 @@ class UplinkDataset:
 
 @dataclass(frozen=True)
 class UplinkResults:
-    """Aggregated curves (what ``results.h5`` stores next to an example dataset)."""
+    """Aggregated curves (what ``results.h5`` stores next to an example dataset); every dict is
+    keyed by method id (``"proposed"``, ``"pilot_lmmse"``, ...; display names in :data:`METHODS`)."""
 
     config: UplinkConfig
     snr_db: np.ndarray
