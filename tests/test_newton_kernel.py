@@ -71,12 +71,14 @@ def test_trig_kernel_matches_twin(seed, m, n_src, n_batch, sign):
 
 
 @given(seed=st.integers(0, 2**31), shape=st.lists(st.integers(1, 9), min_size=1, max_size=3),
-       k=st.integers(1, 4), n_batch=st.integers(1, 3), levels=st.sampled_from([0, 3, 6]))
-def test_peak_kernel_matches_twin(seed, shape, k, n_batch, levels):
+       k=st.integers(1, 4), n_batch=st.integers(1, 3), levels=st.sampled_from([0, 3, 6]),
+       boundary=st.lists(st.sampled_from(["open", "interior", "circular"]), min_size=3, max_size=3))
+def test_peak_kernel_matches_twin(seed, shape, k, n_batch, levels, boundary):
     """One-pass top-k local maxima (numba) == the vectorised neighbour comparisons + argpartition.
 
     ``levels`` > 0 quantises the spectrum so that plateaus and ties occur: then the selected
-    values must agree (which of several equal values is returned may differ).
+    values must agree (which of several equal values is returned may differ). Every boundary
+    rule (open / interior end points / circular) per dimension; the peak counts agree too.
     """
     import math
     import warnings
@@ -92,8 +94,10 @@ def test_peak_kernel_matches_twin(seed, shape, k, n_batch, levels):
         spec = np.round(spec * levels / 2) / levels
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", SubspaceWarning)
-        got = find_peaks(spec, k, XP, use_kernel=True)
-        want = find_peaks(spec, k, XP, use_kernel=False)
+        bnd = boundary[:len(shape)]
+        got, n_got = find_peaks(spec, k, XP, use_kernel=True, boundary=bnd, return_counts=True)
+        want, n_want = find_peaks(spec, k, XP, use_kernel=False, boundary=bnd, return_counts=True)
+    np.testing.assert_array_equal(n_got, n_want)
     flat = spec.reshape(n_batch, -1)
     np.testing.assert_array_equal(np.take_along_axis(flat, got, -1), np.take_along_axis(flat, want, -1))
     if not levels:
@@ -109,3 +113,24 @@ def test_peak_kernel_plateau_counts_once():
     two_d[0, 1, 1] = two_d[0, 1, 2] = 5.0                                # a 2-point plateau
     two_d[0, 3, 4] = 4.0                                                 # a corner peak
     np.testing.assert_array_equal(find_peaks(two_d, 2, XP), [[1 * 5 + 1, 3 * 5 + 4]])
+
+
+def test_peak_boundary_rules_by_hand():
+    """Interior: an end point is never a maximum; circular: neighbours wrap; open: as before."""
+    from estimators.subspace._grid_search import find_peaks
+
+    spec = np.array([[5.0, 1.0, 2.0, 1.0, 0.0, 4.0]])
+    idx, n = find_peaks(spec, 1, XP, boundary="open", return_counts=True)
+    assert int(n[0]) == 3 and int(idx[0, 0]) == 0                  # 0, 2 and 5 are maxima
+    idx, n = find_peaks(spec, 1, XP, boundary="interior", return_counts=True)
+    assert int(n[0]) == 1 and int(idx[0, 0]) == 2
+    idx, n = find_peaks(spec, 2, XP, boundary="circular", return_counts=True)
+    assert int(n[0]) == 2 and idx[0].tolist() == [0, 2]            # 5 < 0 across the seam
+    for use_kernel in (True, False):                               # a plateau across the seam counts once
+        idx, n = find_peaks(np.array([[3.0, 0.0, 1.0, 0.0, 3.0]]), 2, XP, boundary="circular",
+                            return_counts=True, use_kernel=use_kernel)
+        assert int(n[0]) == 2 and sorted(idx[0].tolist()) == [2, 4]
+    two_d = np.zeros((1, 4, 5))
+    two_d[0, 0, 0] = 4.0                                           # a corner peak (open 2-D search)
+    two_d[0, 2, 2] = 5.0
+    np.testing.assert_array_equal(find_peaks(two_d, 2, XP), [[2 * 5 + 2, 0]])

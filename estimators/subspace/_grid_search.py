@@ -236,13 +236,28 @@ def upa_power(u, nr, nc, kdr, kdc, az, el, xp):
     return xp.moveaxis(p, 1, 2)
 
 
-def find_peaks(spec, k: int, xp, *, use_kernel: bool = True):
+_BOUNDARIES = {"open": 0, "interior": 1, "circular": 2}
+
+
+def find_peaks(spec, k: int, xp, *, use_kernel: bool = True, boundary=None, return_counts: bool = False):
     """Flat indices (B, k) of the k largest local maxima of spec (B, G_1, ..., G_R).
 
-    Plateaus count once (the first point). When there are fewer than k local maxima the
-    remaining indices are the largest other grid points. NumPy input runs
-    :func:`~estimators.subspace._kernels.top_peaks_kernel` first (this vectorised form is its
-    twin, and takes over when some problem has fewer than k local maxima).
+    Plateaus count once (the first point). ``boundary`` gives per grid dimension (a sequence of R
+    names, or one name for all; default ``"open"``) what lies beyond its ends:
+
+    * ``"open"``: nothing (:math:`-\\infty`), so an end point that is not below its one inner
+      neighbour is a maximum -- the N-D searches, where a corner of a sub-grid may hold a source;
+    * ``"interior"``: an end point is never a local maximum (it has a neighbour on one side only;
+      on an azimuth grid ending at :math:`\\pm 90^\\circ` the spectrum of a ULA is always
+      stationary there, :math:`d\\sin\\theta/d\\theta = 0`, without a source);
+    * ``"circular"``: the grid is one full period (e.g. :math:`\\mu \\in [-\\pi, \\pi)`) and the
+      neighbours wrap around.
+
+    Dimensions with fewer than 3 points are always ``"open"``. When there are fewer than k local
+    maxima the remaining indices are the largest other grid points (and a :class:`SubspaceWarning`
+    says so). ``return_counts=True`` also returns the number of local maxima per problem (B,).
+    NumPy input runs :func:`~estimators.subspace._kernels.top_peaks_kernel` first (this vectorised
+    form is its twin, and takes over when some problem has fewer than k local maxima).
     """
     bsz = spec.shape[0]
     gshape = tuple(spec.shape[1:])
@@ -250,6 +265,13 @@ def find_peaks(spec, k: int, xp, *, use_kernel: bool = True):
     if k > math.prod(gshape):
         raise ValueError(f"`n_sources` must be an integer in [1, {math.prod(gshape)}] (one peak per source on "
                          f"the search grid of {math.prod(gshape)} point(s)); got {k}. Use a finer grid.")
+    if boundary is None or isinstance(boundary, str):
+        boundary = (boundary or "open",) * r_dims
+    if len(boundary) != r_dims:
+        raise ValueError(f"`boundary` needs one entry per grid dimension ({r_dims}); got {len(boundary)}.")
+    for b_ in boundary:
+        check_choice(b_, "boundary", tuple(_BOUNDARIES))
+    modes = [(_BOUNDARIES[b_] if n >= 3 else 0) for b_, n in zip(boundary, gshape)]
     if use_kernel and is_numpy_namespace(xp) and k > 0 and bsz > 0:
         offs = [o for o in itertools.product((-1, 0, 1), repeat=r_dims) if any(o)]
         strides = [math.prod(gshape[r + 1:]) for r in range(r_dims)]
@@ -258,15 +280,22 @@ def find_peaks(spec, k: int, xp, *, use_kernel: bool = True):
         top_peaks_kernel(np.ascontiguousarray(np.reshape(spec, (bsz, -1)), dtype=np.float64),
                          np.asarray(gshape, dtype=np.int64), np.asarray(offs, dtype=np.int64),
                          np.asarray([sum(o * st for o, st in zip(off, strides)) for off in offs], dtype=np.int64),
-                         np.asarray([off < (0,) * r_dims for off in offs], dtype=np.bool_), k, out, counts)
+                         np.asarray([off < (0,) * r_dims for off in offs], dtype=np.bool_),
+                         np.asarray(modes, dtype=np.int64), np.asarray(strides, dtype=np.int64), k, out, counts)
         if bool(np.all(counts >= k)):
-            return out
+            return (out, counts) if return_counts else out
     pad = spec
     for ax in range(1, r_dims + 1):
         shp = list(pad.shape)
         shp[ax] = 1
-        slab = xp.full(tuple(shp), -xp.inf, dtype=spec.dtype)
-        pad = xp.concat([slab, pad, slab], axis=ax)
+        if modes[ax - 1] == 2:
+            n_ax = pad.shape[ax]
+            first = pad[(slice(None),) * ax + (slice(0, 1),)]
+            last = pad[(slice(None),) * ax + (slice(n_ax - 1, n_ax),)]
+            pad = xp.concat([last, pad, first], axis=ax)
+        else:
+            slab = xp.full(tuple(shp), -xp.inf, dtype=spec.dtype)
+            pad = xp.concat([slab, pad, slab], axis=ax)
     is_peak = xp.ones(spec.shape, dtype=xp.bool)
     for off in itertools.product((-1, 0, 1), repeat=r_dims):
         if all(o == 0 for o in off):
@@ -275,9 +304,17 @@ def find_peaks(spec, k: int, xp, *, use_kernel: bool = True):
         nb = pad[sl]
         earlier = off < tuple([0] * r_dims)
         is_peak = is_peak & ((spec > nb) if earlier else (spec >= nb))
+    for r, mode in enumerate(modes):
+        if mode == 1:
+            ends = np.ones(gshape[r], dtype=bool)
+            ends[1:-1] = False
+            shp = [1] * (r_dims + 1)
+            shp[r + 1] = gshape[r]
+            is_peak = is_peak & ~xp.reshape(asarray_like(ends, xp, dtype=xp.bool), tuple(shp))
     flat = xp.reshape(spec, (bsz, -1))
     pk = xp.reshape(is_peak, (bsz, -1))
-    n_short = int(xp.sum(xp.astype(xp.sum(xp.astype(pk, xp.int64), axis=-1) < k, xp.int64)))
+    counts = xp.sum(xp.astype(pk, xp.int64), axis=-1)
+    n_short = int(xp.sum(xp.astype(counts < k, xp.int64)))
     if n_short:
         warnings.warn(f"the spectrum has fewer than n_sources = {k} local maxima in {n_short} of {bsz} "
                       "problem(s): the extra estimates are the largest non-peak grid points and may repeat "
@@ -288,9 +325,21 @@ def find_peaks(spec, k: int, xp, *, use_kernel: bool = True):
     if is_numpy_namespace(xp) and 0 < k < score.shape[-1]:
         part = np.argpartition(-score, k - 1, axis=-1)[:, :k]          # O(G) instead of a sort
         sub = np.take_along_axis(score, part, axis=-1)
-        return np.take_along_axis(part, np.argsort(-sub, axis=-1, kind="stable"), axis=-1)
-    order = xp.argsort(score, axis=-1, descending=True, stable=True)
-    return order[:, :k]
+        idx = np.take_along_axis(part, np.argsort(-sub, axis=-1, kind="stable"), axis=-1)
+    else:
+        idx = xp.argsort(score, axis=-1, descending=True, stable=True)[:, :k]
+    return (idx, counts) if return_counts else idx
+
+
+def grid_boundary(grid, xp) -> str:
+    """``"circular"`` for a uniform grid of one full period (G steps of 2 pi / G), else ``"interior"``."""
+    n = grid.shape[0]
+    if n < 3:
+        return "open"
+    d = grid[1:] - grid[:-1]
+    step = float(xp.mean(d))
+    uniform = float(xp.max(xp.abs(d - step))) <= 1e-9 * abs(step)
+    return "circular" if uniform and abs(abs(step) * n - 2 * math.pi) <= 1e-9 * 2 * math.pi else "interior"
 
 
 def unravel(flat_idx, gshape, xp):
@@ -493,6 +542,9 @@ class LineGrid:
                                   xp.full(grid.shape, math.sin(el0), dtype=xp.float64)], axis=-1)
             self.search = grid
             self.model = GeometryModel(geometry, lam, xp, elevation=el0)
+        # a full-period grid (mu in [-pi, pi), or azimuth all round) wraps; any other 1-D grid has
+        # end points that are not local maxima (issue 12: +-90 deg of a ULA is always stationary)
+        self.boundary = grid_boundary(grid, xp)
 
     def power(self, u):
         """sum_k |a(theta_g)^H u[:, :, k]|^2 on the grid, (B, G) float64."""
@@ -502,6 +554,10 @@ class LineGrid:
             return trig_poly(c, self.search, self.xp)
         return array_power(u, self.pos_k, self.dirs, self.xp)
 
+    def peaks(self, spec, k):
+        """Grid indices (B, k) of the k largest local maxima and the number of maxima (B,)."""
+        return find_peaks(spec, k, self.xp, boundary=self.boundary, return_counts=True)
+
     def initial(self, idx):
         return take_grid(self.search, idx, self.xp)[..., None]
 
@@ -509,9 +565,17 @@ class LineGrid:
         if self.search.shape[0] < 2:
             return theta
         xp = self.xp
-        return newton_refine(theta, self.model, u, xp, sign=sign, step=[grid_step(self.search, xp)],
-                             lower=[float(xp.min(self.search))], upper=[float(xp.max(self.search))],
-                             tol=tol, diag_sums=self._sums[1] if self._sums[0] is u else None)
+        step = grid_step(self.search, xp)
+        lo, hi = float(xp.min(self.search)), float(xp.max(self.search))
+        wrap = self.boundary == "circular" and self.search is self.grid
+        if wrap:                      # a peak at the seam may move across it: refine, then wrap back
+            lo, hi = lo - step, hi + step
+        out = newton_refine(theta, self.model, u, xp, sign=sign, step=[step], lower=[lo], upper=[hi],
+                            tol=tol, diag_sums=self._sums[1] if self._sums[0] is u else None)
+        if wrap:
+            g0 = float(xp.min(self.search))
+            out = g0 + xp.remainder(out - g0, 2 * math.pi)
+        return out
 
     def atoms(self, theta):
         """Steering vectors (B, M, K) of the parameters theta (B, K, 1)."""

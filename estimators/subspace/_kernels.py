@@ -537,14 +537,16 @@ def newton_trig_kernel(theta, c, sign, step, lower, upper, n_iter, tol):  # prag
 
 
 @nb.njit(cache=True)
-def top_peaks_kernel(spec, shape, offsets, deltas, earlier, k, out, counts):  # pragma: no cover - jitted
+def top_peaks_kernel(spec, shape, offsets, deltas, earlier, modes, strides, k, out, counts):  # pragma: no cover - jitted
     """The ``k`` largest local maxima of each row of ``spec`` (B, G) on the grid ``shape`` (R,).
 
     A point is a local maximum when it is ``>`` its neighbours at the lexicographically earlier
     offsets and ``>=`` those at the later ones (plateaus count once, at their first point);
-    neighbours outside the grid are :math:`-\\infty`. offsets (n_off, R) int64, deltas (n_off,)
-    flat index steps, earlier (n_off,) bool. Writes the flat indices by descending value (ties:
-    lower index first) to out (B, k) and the number of local maxima found to counts (B,) -- the
+    the boundary of dimension r follows ``modes[r]``: 0 (open) neighbours outside the grid are
+    :math:`-\\infty`; 1 (interior) as 0, and the two end points of the dimension are never maxima;
+    2 (circular) the neighbour index wraps around (a full period). offsets (n_off, R) int64, deltas
+    (n_off,) flat index steps, earlier (n_off,) bool, modes (R,) int64, strides (R,) flat strides.
+    Writes the flat indices by descending value (ties: lower index first) to out (B, k) and the number of local maxima found to counts (B,) -- the
     caller falls back to the vectorised twin (``_grid_search.find_peaks``) when a row has fewer than
     ``k``. One pass with an early exit per point and an insertion into a k-list, instead of 3^R - 1
     full-grid comparisons and an argpartition.
@@ -561,15 +563,25 @@ def top_peaks_kernel(spec, shape, offsets, deltas, earlier, k, out, counts):  # 
         for g in range(n_g):
             v = spec[b, g]
             peak = True
+            for r in range(n_r):
+                if modes[r] == 1 and (idx[r] == 0 or idx[r] == shape[r] - 1):
+                    peak = False
+                    break
             for o in range(n_off):
+                if not peak:
+                    break
                 inside = True
+                shift = 0
                 for r in range(n_r):
                     j = idx[r] + offsets[o, r]
                     if j < 0 or j >= shape[r]:
-                        inside = False
-                        break
+                        if modes[r] == 2:
+                            shift += (shape[r] if j < 0 else -shape[r]) * strides[r]
+                        else:
+                            inside = False
+                            break
                 if inside:
-                    nbv = spec[b, g + deltas[o]]
+                    nbv = spec[b, g + deltas[o] + shift]
                     if earlier[o]:
                         if not v > nbv:
                             peak = False

@@ -28,7 +28,6 @@ from ._covariance import prepare_data
 from ._grid_search import (
     LineGrid,
     check_grid,
-    find_peaks,
     optional_geometry,
     shape_back,
     signal_subspace,
@@ -158,7 +157,7 @@ def min_norm(data: Array, *, n_sources: int | None = None, geometry: ArrayGeomet
         lg = LineGrid(xp, grid, geometry, lam, el0, prep.m)
         null = lg.power(d)
         spec = 1.0 / xp.maximum(null, xp.full(null.shape, 1e-13, dtype=null.dtype))
-        theta = lg.initial(find_peaks(spec, k, xp))
+        theta = lg.initial(lg.peaks(spec, k)[0])
         if refine:
             theta = lg.refine(theta, d, 1.0)
         est, freqs, _ = lg.finish(theta)

@@ -31,6 +31,7 @@ import numpy as np
 from sensing import (
     Array,
     ArrayGeometry,
+    asarray_like,
     check_bool,
     check_float,
     get_xp,
@@ -45,13 +46,13 @@ from ._grid_search import (
     check_geometry,
     check_grid,
     find_peaks,
+    grid_boundary,
     grid_step,
     newton_refine,
     optional_geometry,
     separable_power,
     shape_back,
     signal_subspace,
-    sort_rows,
     take_grid,
     ula_spacing,
     unravel,
@@ -242,10 +243,11 @@ def music(data: Array, *, n_sources: int | None = None, geometry: ArrayGeometry 
     k, u, vals = signal_subspace(prep, n_sources, subspace_method)
     lg = LineGrid(xp, grid, geometry, lam, el0, prep.m)
     spec = _music_denominator(lg.power(u), prep.m)
-    theta = lg.initial(find_peaks(spec, k, xp))
+    idx, counts = lg.peaks(spec, k)
+    theta = lg.initial(idx)
     if refine:
         theta = lg.refine(theta, u, -1.0)
-    est, freqs, _ = lg.finish(theta)
+    est, freqs, order = lg.finish(theta)
     out = prep.out_real
     param = lg.parameter
     return LineEstimate(
@@ -256,7 +258,28 @@ def music(data: Array, *, n_sources: int | None = None, geometry: ArrayGeometry 
         spectrum=shape_back(xp.astype(spec, out), prep.batch, xp) if return_spectrum else None,
         grid=xp.astype(grid, out),
         eigenvalues=shape_back(xp.astype(vals, out), prep.batch, xp),
+        resolved=_resolved(counts, k, prep.batch, xp),
+        peak_indices=shape_back(xp.take_along_axis(_as_xp(idx, xp), order, axis=-1), prep.batch, xp),
     )
+
+
+def _as_xp(idx, xp):
+    return asarray_like(idx, xp, dtype=xp.int64)
+
+
+def _resolved(counts, k, batch, xp):
+    """(batch) bool: at least k distinct local maxima (K sources resolved on the grid)."""
+    return xp.reshape(_as_xp(counts, xp) >= k, batch)
+
+
+def _peak_rows(theta, idx, gshape, xp):
+    """Sort the rows of theta (B, K, R) by the first column, and the peaks' multi-indices alike."""
+    ind = xp.stack([_as_xp(i, xp) for i in unravel(_as_xp(idx, xp), gshape, xp)], axis=-1)   # (B, K, R)
+    if theta.shape[1] > 1:
+        order = xp.argsort(theta[..., 0], axis=-1, stable=True)
+        theta = xp.take_along_axis(theta, xp.broadcast_to(order[..., None], theta.shape), axis=1)
+        ind = xp.take_along_axis(ind, xp.broadcast_to(order[..., None], ind.shape), axis=1)
+    return theta, ind
 
 
 def music_2d(data: Array, *, n_sources: int, geometry: ArrayGeometry, wavelength_m: float,
@@ -337,7 +360,7 @@ def music_2d(data: Array, *, n_sources: int, geometry: ArrayGeometry, wavelength
         dirs = xp.stack([xp.cos(ee) * xp.cos(aa), xp.cos(ee) * xp.sin(aa), xp.sin(ee)], axis=-1)
         h = xp.reshape(array_power(u, pos_k, dirs, xp), (u.shape[0], az.shape[0], el.shape[0]))
     spec = _music_denominator(h, m)
-    idx = find_peaks(spec, k, xp)
+    idx, counts = find_peaks(spec, k, xp, return_counts=True)
     ia, ie = unravel(idx, (az.shape[0], el.shape[0]), xp)
     theta = xp.stack([take_grid(az, ia, xp), take_grid(el, ie, xp)], axis=-1)
     if refine:
@@ -345,7 +368,7 @@ def music_2d(data: Array, *, n_sources: int, geometry: ArrayGeometry, wavelength
                               step=[grid_step(az, xp), grid_step(el, xp)],
                               lower=[float(xp.min(az)), float(xp.min(el))],
                               upper=[float(xp.max(az)), float(xp.max(el))])
-    theta = sort_rows(theta, xp)
+    theta, ind = _peak_rows(theta, idx, (az.shape[0], el.shape[0]), xp)
     out = prep.out_real
     return MultiEstimate(
         estimates=shape_back(xp.astype(theta, out), prep.batch, xp),
@@ -354,6 +377,8 @@ def music_2d(data: Array, *, n_sources: int, geometry: ArrayGeometry, wavelength
         spectrum=shape_back(xp.astype(spec, out), prep.batch, xp) if return_spectrum else None,
         grids=(xp.astype(az, out), xp.astype(el, out)),
         eigenvalues=shape_back(xp.astype(vals, out), prep.batch, xp),
+        resolved=_resolved(counts, k, prep.batch, xp),
+        peak_indices=shape_back(ind, prep.batch, xp),
     )
 
 
@@ -443,14 +468,23 @@ def music_nd(tensor: Array, *, n_sources: int, grids, subarray_shape=None, snaps
     ut = xp.reshape(u, (u.shape[0],) + tuple(sub) + (k,))
     h = separable_power(ut, factors, xp)
     spec = _music_denominator(h, prep.m)
-    idx = find_peaks(spec, k, xp)
+    # a full-period frequency grid wraps; any other keeps its end points (a corner of a sub-grid
+    # may hold a source)
+    bnd = tuple("circular" if grid_boundary(g, xp) == "circular" else "open" for g in gr)
+    idx, counts = find_peaks(spec, k, xp, boundary=bnd, return_counts=True)
     ind = unravel(idx, tuple(g.shape[0] for g in gr), xp)
     theta = xp.stack([take_grid(g, i, xp) for g, i in zip(gr, ind)], axis=-1)
     if refine:
-        theta = newton_refine(theta, HarmonicModel(sub, xp), u, xp, sign=-1.0,
-                              step=[grid_step(g, xp) for g in gr],
-                              lower=[float(xp.min(g)) for g in gr], upper=[float(xp.max(g)) for g in gr])
-    theta = sort_rows(theta, xp)
+        steps = [grid_step(g, xp) for g in gr]
+        wrap = [b_ == "circular" for b_ in bnd]
+        lower = [float(xp.min(g)) - (st if w else 0.0) for g, st, w in zip(gr, steps, wrap)]
+        upper = [float(xp.max(g)) + (st if w else 0.0) for g, st, w in zip(gr, steps, wrap)]
+        theta = newton_refine(theta, HarmonicModel(sub, xp), u, xp, sign=-1.0, step=steps, lower=lower, upper=upper)
+        if any(wrap):              # peaks at a seam may cross it: back into [min(grid), min(grid) + 2 pi)
+            g0 = asarray_like(np.array([float(xp.min(g)) for g in gr]), xp, dtype=xp.float64)
+            wm = asarray_like(np.array(wrap), xp, dtype=xp.bool)
+            theta = xp.where(wm, g0 + xp.remainder(theta - g0, 2 * math.pi), theta)
+    theta, ind = _peak_rows(theta, idx, tuple(g.shape[0] for g in gr), xp)
     out = prep.out_real
     return MultiEstimate(
         estimates=shape_back(xp.astype(theta, out), prep.batch, xp),
@@ -459,6 +493,8 @@ def music_nd(tensor: Array, *, n_sources: int, grids, subarray_shape=None, snaps
         spectrum=shape_back(xp.astype(spec, out), prep.batch, xp) if return_spectrum else None,
         grids=tuple(xp.astype(g, out) for g in gr),
         eigenvalues=shape_back(xp.astype(vals, out), prep.batch, xp),
+        resolved=_resolved(counts, k, prep.batch, xp),
+        peak_indices=shape_back(ind, prep.batch, xp),
     )
 
 

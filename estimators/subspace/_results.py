@@ -66,6 +66,13 @@ class LineEstimate(HostCopy):
     eigenvalues : array, shape (..., n), real, optional
         Eigenvalues of the (smoothed) covariance, descending; for the iterative subspace solver
         only the leading ones it computed.
+    resolved : array, shape (...,), bool, optional
+        Grid searches (MUSIC): whether the spectrum had at least ``n_sources`` distinct local
+        maxima; where False, some estimates are the largest non-peak grid points (a warning says
+        so) and may repeat a source.
+    peak_indices : array, shape (..., n_sources), int, optional
+        Grid searches (MUSIC): the grid index of the peak behind each estimate (same order as
+        ``estimates``), before refinement.
     """
 
     estimates: Array
@@ -75,6 +82,8 @@ class LineEstimate(HostCopy):
     spectrum: Array | None = None
     grid: Array | None = None
     eigenvalues: Array | None = None
+    resolved: Array | None = None
+    peak_indices: Array | None = None
 
 
 @dataclass(frozen=True)
@@ -96,6 +105,12 @@ class MultiEstimate(HostCopy):
         The per-dimension search grids.
     eigenvalues : array, shape (..., n), real, optional
         Leading eigenvalues of the (smoothed) covariance, descending.
+    resolved : array, shape (...,), bool, optional
+        Grid searches (MUSIC): whether the spectrum had at least ``n_sources`` distinct local
+        maxima.
+    peak_indices : array, shape (..., n_sources, n_params), int, optional
+        Grid searches (MUSIC): per source (same row order as ``estimates``) the index into each
+        of ``grids`` of its grid peak, before refinement.
     """
 
     estimates: Array
@@ -104,6 +119,8 @@ class MultiEstimate(HostCopy):
     spectrum: Array | None = None
     grids: tuple | None = None
     eigenvalues: Array | None = None
+    resolved: Array | None = None
+    peak_indices: Array | None = None
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,6 @@ from ._covariance import ct, prepare_data
 from ._grid_search import (
     LineGrid,
     check_grid,
-    find_peaks,
     optional_geometry,
     shape_back,
     ula_spacing,
@@ -109,7 +108,7 @@ def beamscan(data: Array, *, n_sources: int, geometry: ArrayGeometry | None = No
     u = vecs * xp.astype(xp.sqrt(xp.clip(vals, 0.0, None)), vecs.dtype)[:, None, :]   # R = U U^H
     m = prep.m
     spec = lg.power(u) / float(m * m)
-    theta = lg.initial(find_peaks(spec, k, xp))
+    theta = lg.initial(lg.peaks(spec, k)[0])
     if refine:
         theta = lg.refine(theta, u, -1.0)
     return _result(xp, prep, lg, k, theta, spec, return_spectrum)
@@ -169,7 +168,7 @@ def capon(data: Array, *, n_sources: int, geometry: ArrayGeometry | None = None,
     vals = xp.maximum(vals + loading * trace / m, xp.maximum(top, xp.full(top.shape, 1e-300, dtype=top.dtype)) * 1e-10)
     u = vecs * xp.astype(1.0 / xp.sqrt(vals), vecs.dtype)[:, None, :]               # R^{-1} = U U^H
     spec = 1.0 / lg.power(u)
-    theta = lg.initial(find_peaks(spec, k, xp))
+    theta = lg.initial(lg.peaks(spec, k)[0])
     if refine:
         theta = lg.refine(theta, u, 1.0)
     return _result(xp, prep, lg, k, theta, spec, return_spectrum)
