@@ -444,14 +444,21 @@ def check_subspace_support(xp, vals, noise, k: int, *, n_elements: int, n_column
     """Warn (:class:`SubspaceWarning`) when the k-th eigenvalue does not rise above the noise.
 
     The threshold is the Marchenko-Pastur edge :math:`\\hat\\sigma^2(1 + \\sqrt{M/N})^2` of a
-    noise-only sample covariance (``n_columns`` = number of data columns; ``None`` for a given
-    covariance, where only an eigenvalue at the noise level itself is flagged).
+    noise-only sample covariance (``n_columns`` = number of data columns). A given covariance
+    (``n_columns=None``) has no known :math:`N`; there the spread of the noise eigenvalues stands
+    in for it: :math:`\\lambda_K` is flagged when it lies no further above the largest noise
+    eigenvalue than the noise bulk is wide, :math:`\\lambda_K - \\lambda_{K+1} \\le
+    \\lambda_{K+1} - \\lambda_M` (needs all eigenvalues and :math:`M - K \\ge 2`), or at the
+    noise level itself (an exact covariance: the bulk has no width).
     """
     if k < 1:
         return
     edge = 1.0 + 1e-8 if not n_columns else (1.0 + math.sqrt(n_elements / n_columns)) ** 2
     lam_k = vals[..., k - 1]
     bad = lam_k <= edge * noise
+    if not n_columns and vals.shape[-1] == n_elements and n_elements - k >= 2:
+        top, bottom = vals[..., k], vals[..., n_elements - 1]
+        bad = bad | (lam_k - top <= top - bottom)
     if bool(xp.any(bad)):
         n_bad = int(xp.sum(xp.astype(bad, xp.int64)))
         warnings.warn(
