@@ -10,7 +10,7 @@ array and the OFDM numerology that produced it. The family:
 * the classic OFDM radar (periodogram range-Doppler map and beamscan): :func:`ofdm_radar`.
 """
 
-from ._plain import FUSIONS, SELECTIONS, PlainResult, PlainTimings, plain
+from ._plain import FUSIONS, SELECTIONS, PlainResult, PlainTimings, plain, plain_from_compressed
 from ._plain_baselines import (
     BaselineResult,
     joint_esprit_estimator,
@@ -25,7 +25,7 @@ from ._tensor_algebra import fold, mode_dot, multi_mode_dot, unfold
 __all__ = [
     "CPResult", "TuckerResult", "cp_als", "fold", "hosvd", "mode_dot", "multi_mode_dot", "tucker", "unfold",
     "COMPRESSIONS", "FUSIONS", "SELECTIONS", "CompressedTensor", "ModeCandidates", "PlainResult",
-    "PlainTimings", "plain", "plain_compress",
+    "PlainTimings", "plain", "plain_compress", "plain_from_compressed",
     "BaselineResult", "joint_esprit_estimator", "sequential_estimator",
     "RadarEstimate", "ofdm_radar",
 ]

@@ -56,6 +56,7 @@ from sensing import (
     HostCopy,
     Numerology,
     asarray_like,
+    check_array,
     check_choice,
     check_finite,
     check_int,
@@ -65,11 +66,12 @@ from sensing import (
     to_numpy,
 )
 
-from ._plain_compression import COMPRESSIONS, compress, deltas_iv, steps_iv, tensor_iv
+from ._plain_compression import COMPRESSIONS, CompressedTensor, compress, deltas_iv, steps_iv, tensor_iv
 from ._plain_fusion import dictionary, physical_gains, tensor_ls, tensor_omp
-from ._plain_modes import mode_stage
+from ._plain_modes import map_mode, mode_stage
+from ._plain_refine import cp_refit, refine_objects
 
-__all__ = ["plain", "PlainResult", "PlainTimings", "FUSIONS", "SELECTIONS"]
+__all__ = ["plain", "plain_from_compressed", "PlainResult", "PlainTimings", "FUSIONS", "SELECTIONS"]
 
 
 FUSIONS = ("omp", "ls")
@@ -158,7 +160,7 @@ class PlainResult(HostCopy):
         return tuple(c.n_candidates for c in self.candidates)
 
 
-def plain_iv(geometry, numerology, shape3, compression, fusion, selection, n_objects):
+def plain_iv(geometry, numerology, shape3, compression, fusion, selection, n_objects, name="`tensor` must have"):
     if not isinstance(geometry, ArrayGeometry):
         raise TypeError(f"`geometry` must be a sensing.ArrayGeometry (a ULA); got {type(geometry).__name__}.")
     if geometry.kind != "ula":
@@ -175,7 +177,7 @@ def plain_iv(geometry, numerology, shape3, compression, fusion, selection, n_obj
         raise TypeError(f"`numerology` must be a sensing.Numerology; got {type(numerology).__name__}.")
     want = (geometry.n_elements, numerology.n_subcarriers, numerology.n_symbols)
     if tuple(shape3) != want:
-        raise ValueError(f"`tensor` must have (antenna, subcarrier, symbol) sizes {want} (from `geometry` and "
+        raise ValueError(f"{name} (antenna, subcarrier, symbol) sizes {want} (from `geometry` and "
                          f"`numerology`); got {tuple(shape3)}.")
     check_choice(compression, "compression", COMPRESSIONS)
     check_choice(fusion, "fusion", FUSIONS)
@@ -197,7 +199,7 @@ def plain(tensor: Array, *, geometry: ArrayGeometry, numerology: Numerology, com
           deltas: Sequence[int] = (1, 1, 1), fusion: str = "omp", selection: str | None = None,
           n_objects: int | None = None, smoothing_steps: Sequence[int] = (1, 10, 30),
           max_virtual_snapshots: int = 100, rng=None, workers: int = 1,
-          root_finder: str = "aberth") -> PlainResult:
+          root_finder: str = "aberth", refine: bool = False) -> PlainResult:
     r"""PLAIN: paired (angle, path length, velocity) estimates from one OFDM channel tensor.
 
     Parameters
@@ -235,6 +237,16 @@ def plain(tensor: Array, *, geometry: ArrayGeometry, numerology: Numerology, com
         ``numpy.roots``) or ``numpy.roots`` (companion-matrix eigenvalues, as MATLAB's ``roots``
         in the reference code). Same roots; Aberth costs :math:`O(n^2)` per sweep against the
         companion matrix's :math:`O(n^3)`.
+    refine : bool, default=False
+        **Extension, not part of PLAIN.** After fusion, re-estimate every object's parameter in
+        each dimension from its own component (the other objects projected out through the other
+        two dimensions; single-tone ML within one Rayleigh cell; two Gauss-Seidel sweeps), then
+        refit the gains on the rank-:math:`P` CP model (:mod:`._plain_refine`). It repairs what
+        the decoupled stage 2 cannot resolve: objects closer than about half a Rayleigh cell in
+        one dimension (merged by the AIC, or pulled by the stronger neighbour's harmonic), which
+        the fusion only pairs and never moves. The paired ``indices`` and the ``candidates`` stay
+        those of stages 2-3; the values, ``core_gains``, ``powers`` and ``residual`` are the
+        refined ones.
 
     Returns
     -------
@@ -300,7 +312,144 @@ def plain(tensor: Array, *, geometry: ArrayGeometry, numerology: Numerology, com
     cap = check_int(max_virtual_snapshots, "max_virtual_snapshots", low=1)
     workers = check_int(workers, "workers", low=1, high=3)
     check_choice(root_finder, "root_finder", ("aberth", "numpy"))
-    small = tuple(int(s) // dm for s, dm in zip(x.shape[1:], d))
+    refine = _refine_iv(refine)
+    _sizes_iv(tuple(int(s) // dm for s, dm in zip(x.shape[1:], d)), selection, n_objects,
+              f"(sizes {tuple(int(s) for s in x.shape[1:])}, deltas {d})")
+
+    # ---- stage 1
+    t0 = time.perf_counter()
+    comp = compress(xp, x, compression, d, steps, cap, rng, squeeze=squeeze)
+    y = comp.tensor
+    if defer_finite and not bool(np.all(np.isfinite(y))):
+        check_finite(x, "tensor")            # raises, naming the NaN/inf count of the input
+        raise ValueError("`tensor` overflows to inf when block-averaged (entries near 1e308); scale it down.")
+    sync(y)
+    t_comp = time.perf_counter() - t0
+    return _stages(xp, comp, squeeze, geometry=geometry, numerology=numerology, fusion=fusion, selection=selection,
+                   n_objects=n_objects, workers=workers, root_finder=root_finder, refine=refine,
+                   t_start=t_start, t_comp=t_comp)
+
+
+def plain_from_compressed(compressed: CompressedTensor, *, geometry: ArrayGeometry, numerology: Numerology,
+                          fusion: str = "omp", selection: str | None = None, n_objects: int | None = None,
+                          workers: int = 1, root_finder: str = "aberth", refine: bool = False) -> PlainResult:
+    r"""PLAIN stages 2 and 3 on an already compressed tensor (the output of :func:`plain_compress`).
+
+    ``plain(h, compression=c, deltas=d, ...)`` equals
+    ``plain_from_compressed(plain_compress(h, method=c, deltas=d), ...)`` exactly (same code
+    after stage 1). Use it to reuse one compression for several fusion or selection settings, or
+    to study stages 2-3 in isolation.
+
+    Parameters
+    ----------
+    compressed : CompressedTensor
+        From :func:`plain_compress` (any method). Its ``input_shape`` (antenna, subcarrier,
+        symbol sizes of the tensor that was compressed) must match ``geometry`` and
+        ``numerology``, and its tensor must have the sizes its method and ``deltas`` imply.
+    geometry, numerology, fusion, selection, n_objects, workers, root_finder, refine
+        As in :func:`plain`.
+
+    Returns
+    -------
+    PlainResult
+        ``timings.compression_s`` is 0; ``gains`` is 1-D when the compressed input was 3-D (for
+        a hand-built CompressedTensor without ``input_shape``: when it has one input snapshot).
+
+    Raises
+    ------
+    TypeError
+        ``compressed`` is not a :class:`CompressedTensor`.
+    ValueError
+        A compressed tensor whose sizes do not fit the array/numerology (or its own method and
+        deltas), and the checks of :func:`plain`.
+
+    Examples
+    --------
+    One compression, both fusions:
+
+    >>> import numpy as np
+    >>> from channels import Paths, cfr_from_paths
+    >>> from sensing import Numerology, ula
+    >>> from estimators import plain, plain_compress, plain_from_compressed
+    >>> num = Numerology(28e9, 120e3, 64, 32)
+    >>> g = ula(8, num.wavelength_m / 2)
+    >>> paths = Paths.from_arrays(np.array([1.0, 0.7j]), np.array([100e-9, 400e-9]),
+    ...                           np.array([2000.0, -3000.0]), np.array([-0.5, 0.1]))
+    >>> h = cfr_from_paths(paths, g, num)
+    >>> comp = plain_compress(h, method="averaging", deltas=(1, 2, 2))
+    >>> omp = plain_from_compressed(comp, geometry=g, numerology=num, n_objects=2)
+    >>> ls = plain_from_compressed(comp, geometry=g, numerology=num, n_objects=2, fusion="ls")
+    >>> np.round(omp.doppler_hz, -1), np.round(ls.doppler_hz, -1)
+    (array([ 2000., -3000.]), array([ 2000., -3000.]))
+    >>> ref = plain(h, geometry=g, numerology=num, deltas=(1, 2, 2), n_objects=2)
+    >>> bool(np.array_equal(ref.velocities_mps, omp.velocities_mps))
+    True
+    """
+    t_start = time.perf_counter()
+    if not isinstance(compressed, CompressedTensor):
+        raise TypeError("`compressed` must be a CompressedTensor (from estimators.plain_compress); "
+                        f"got {type(compressed).__name__}.")
+    y = compressed.tensor
+    xp = get_xp(y)
+    check_array(y, "compressed.tensor", kind=("complex floating",), finite=True, xp=xp)
+    check_choice(compressed.method, "compressed.method", COMPRESSIONS)
+    if y.ndim != 4:
+        raise ValueError(f"`compressed.tensor` must have 4 dimensions (snapshot, antenna, subcarrier, symbol); "
+                         f"got shape {tuple(y.shape)}.")
+    small = tuple(int(s) for s in y.shape[1:])
+    d = tuple(int(v) for v in compressed.deltas)
+    shape_in = compressed.input_shape
+    if shape_in is None:
+        if compressed.method == "smoothing":
+            raise ValueError("`compressed.input_shape` is required for method 'smoothing' (the original sizes "
+                             "cannot be inferred from the subtensors); use plain_compress.")
+        shape_in = tuple(n * dm for n, dm in zip(small, d))
+        if int(compressed.n_input_snapshots) != 1:
+            shape_in = (int(compressed.n_input_snapshots),) + shape_in
+    shape_in = tuple(int(n) for n in shape_in)
+    if len(shape_in) not in (3, 4):
+        raise ValueError(f"`compressed.input_shape` must have 3 or 4 entries; got {shape_in}.")
+    squeeze = len(shape_in) == 3
+    dims = shape_in[-3:]
+    selection = plain_iv(geometry, numerology, dims, compressed.method, fusion, selection, n_objects,
+                         name="`compressed` must come from a tensor of")
+    n_v = compressed.n_virtual
+    s_in = int(compressed.n_input_snapshots)
+    if int(y.shape[0]) != s_in * n_v or (not squeeze and shape_in[0] != s_in):
+        raise ValueError(f"`compressed.tensor` has {int(y.shape[0])} snapshots; its {s_in} input snapshot(s) x "
+                         f"{n_v} virtual snapshot(s) give {s_in * n_v}.")
+    if compressed.method == "smoothing":
+        offs = np.asarray(compressed.offsets)
+        if d != (1, 1, 1) or np.any(offs.max(axis=0) + np.asarray(small) > np.asarray(dims)):
+            raise ValueError(f"`compressed.tensor` subtensors of sizes {small} at the recorded shifts do not fit the "
+                             f"(antenna, subcarrier, symbol) sizes {dims} of `geometry` and `numerology`.")
+    else:
+        want = tuple(n // dm if n % dm == 0 else None for n, dm in zip(dims, d))
+        if want != small:
+            raise ValueError(f"`compressed.tensor` has (antenna, subcarrier, symbol) sizes {small}; `geometry` and "
+                             f"`numerology` with deltas {d} ({compressed.method}) give {want}.")
+    workers = check_int(workers, "workers", low=1, high=3)
+    check_choice(root_finder, "root_finder", ("aberth", "numpy"))
+    refine = _refine_iv(refine)
+    _sizes_iv(small, selection, n_objects, f"(deltas {d}, method {compressed.method!r})")
+    return _stages(xp, compressed, squeeze, geometry=geometry, numerology=numerology, fusion=fusion,
+                   selection=selection, n_objects=n_objects, workers=workers, root_finder=root_finder,
+                   refine=refine, t_start=t_start, t_comp=0.0)
+
+
+def _requested_deltas(comp: CompressedTensor) -> tuple[int, int, int]:
+    """The deltas that produced a smoothing CompressedTensor: N_m // N'_m (its own deltas are 1)."""
+    dims = comp.input_shape[-3:]
+    return tuple(int(n) // int(s) for n, s in zip(dims, comp.tensor.shape[1:]))
+
+
+def _refine_iv(refine) -> bool:
+    if not isinstance(refine, (bool, np.bool_)):
+        raise TypeError(f"`refine` must be True or False; got {refine!r}.")
+    return bool(refine)
+
+
+def _sizes_iv(small, selection, n_objects, where: str) -> None:
     if n_objects is not None:
         limit = min(small) - 1 if selection == "true_count" else math.prod(n - 1 for n in small)
         why = ("every mode needs a noise subspace: min(N'_m) - 1 with compressed sizes "
@@ -310,19 +459,13 @@ def plain(tensor: Array, *, geometry: ArrayGeometry, numerology: Numerology, com
         if limit < 1:
             raise ValueError(f"`n_objects` cannot be resolved: a compressed size is 1 ({small}).")
     if min(small) < 2:
-        raise ValueError(f"every compressed size must be >= 2 for subspace estimation; got {small} "
-                         f"(sizes {tuple(int(s) for s in x.shape[1:])}, deltas {d}).")
+        raise ValueError(f"every compressed size must be >= 2 for subspace estimation; got {small} {where}.")
 
-    # ---- stage 1
-    t0 = time.perf_counter()
-    comp = compress(xp, x, compression, d, steps, cap, rng)
+
+def _stages(xp, comp, squeeze, *, geometry, numerology, fusion, selection, n_objects, workers, root_finder,
+            refine, t_start, t_comp) -> PlainResult:
+    """Stages 2 and 3 (and the optional refinement) on a validated CompressedTensor."""
     y = comp.tensor
-    if defer_finite and not bool(np.all(np.isfinite(y))):
-        check_finite(x, "tensor")            # raises, naming the NaN/inf count of the input
-        raise ValueError("`tensor` overflows to inf when block-averaged (entries near 1e308); scale it down.")
-    sync(y)
-    t_comp = time.perf_counter() - t0
-
     # ---- stages 2 and 3 on the host when the compressed tensor is small (other namespaces)
     device_xp = xp
     host_stages = not is_numpy_namespace(xp) and math.prod(y.shape) <= _HOST_STAGES_MAX
@@ -356,15 +499,32 @@ def plain(tensor: Array, *, geometry: ArrayGeometry, numerology: Numerology, com
         dicts = [dictionary(xp, c.omegas, int(y.shape[m + 1]), y.dtype) for m, c in enumerate(cands)]
         fuse = tensor_omp if fusion == "omp" else tensor_ls
         idx, core_gains, powers, resid = fuse(xp, y, dicts, n_sel)
+
+    values = [cands[m].values[idx[:, m]] for m in range(3)]
+    if refine and idx.shape[0]:
+        # ---- extension: per-object refinement of the paired triples (host), then a CP LS refit
+        yh = np.asarray(to_numpy(y), dtype=np.complex128)
+        w0 = np.stack([cands[m].omegas[idx[:, m]] for m in range(3)])
+        w = refine_objects(yh, w0)
+        for m in range(3):
+            om, vals, keep = map_mode(m, w[m], delta=comp.deltas[m], numerology=numerology, **{
+                "spacing_m": float(geometry.spacing_m[0])})
+            full = np.where(keep, 0.0, values[m])
+            full[keep] = vals
+            w[m, ~keep] = w0[m, ~keep]
+            w[m, keep] = om
+            values[m] = full
+        g_cp, r_cp = cp_refit(yh, w)
+        core_gains = asarray_like(g_cp, xp, dtype=xp.complex128)
+        powers = xp.mean(xp.abs(core_gains) ** 2, axis=0)
+        resid = asarray_like(r_cp, xp, dtype=xp.complex128)
     sync(resid)
     if host_stages:
         xp = device_xp
         core_gains, powers, resid = (asarray_like(a, xp) for a in (core_gains, powers, resid))
     t_fuse = time.perf_counter() - t0
 
-    az = cands[0].values[idx[:, 0]]
-    dist = cands[1].values[idx[:, 1]]
-    vel = cands[2].values[idx[:, 2]]
+    az, dist, vel = values
     tau = dist / SPEED_OF_LIGHT
     fd = vel * numerology.carrier_hz / SPEED_OF_LIGHT
     fine = np.stack([2 * np.pi * geometry.spacing_m[0] / numerology.wavelength_m * np.sin(az),
@@ -383,8 +543,9 @@ def plain(tensor: Array, *, geometry: ArrayGeometry, numerology: Numerology, com
         azimuths_rad=dev(az), path_lengths_m=dev(dist), velocities_mps=dev(vel), delays_s=dev(tau),
         doppler_hz=dev(fd), gains=gains, core_gains=xp.astype(core_gains, xp.complex128),
         powers=xp.astype(powers, xp.float64), indices=dev(idx, xp.int64), candidates=cands,
-        residual=xp.astype(resid, xp.complex128), compression=compression, fusion=fusion,
-        selection=selection, deltas=d, compressed_shape=tuple(int(s) for s in y.shape),
+        residual=xp.astype(resid, xp.complex128), compression=comp.method, fusion=fusion,
+        selection=selection, deltas=tuple(int(v) for v in comp.deltas) if comp.method != "smoothing" else
+        _requested_deltas(comp), compressed_shape=tuple(int(s) for s in y.shape),
         timings=PlainTimings(t_comp, t_modes, t_fuse, total))
 
 

@@ -58,6 +58,11 @@ class CompressedTensor(HostCopy):
         Offset (in original samples) of the first sample of each virtual snapshot.
     n_input_snapshots : int
         :math:`S` of the input.
+    input_shape : tuple of int or None
+        Shape of the tensor that was compressed, as given (3-D, or 4-D with the snapshot mode);
+        :func:`plain_from_compressed` checks it against the array and numerology. None for a
+        hand-built instance (then only averaging, decimation, shifted decimation and none can be
+        checked, through :math:`N'_m\Delta_m`).
     """
 
     tensor: Array
@@ -65,6 +70,7 @@ class CompressedTensor(HostCopy):
     deltas: tuple[int, int, int]
     offsets: np.ndarray
     n_input_snapshots: int
+    input_shape: tuple[int, ...] | None = None
 
     @property
     def n_virtual(self) -> int:
@@ -156,16 +162,24 @@ def plain_compress(tensor: Array, *, method: str = "averaging", deltas: Sequence
     >>> c.tensor.shape, c.method, c.deltas              # (snapshots, space, frequency, time)
     ((1, 8, 32, 16), 'averaging', (1, 2, 2))
     """
-    xp, x, _ = tensor_iv(tensor)
+    xp, x, squeeze = tensor_iv(tensor)
     check_choice(method, "method", COMPRESSIONS)
     dims = tuple(int(d) for d in x.shape[1:])
     d = deltas_iv(deltas, dims, method)
     steps = steps_iv(smoothing_steps)
     cap = check_int(max_virtual_snapshots, "max_virtual_snapshots", low=1)
-    return compress(xp, x, method, d, steps, cap, rng)
+    return compress(xp, x, method, d, steps, cap, rng, squeeze=squeeze)
 
 
-def compress(xp, x, method, d, steps, cap, rng) -> CompressedTensor:
+def compress(xp, x, method, d, steps, cap, rng, *, squeeze: bool = False) -> CompressedTensor:
+    """Stage 1 on a validated 4-D tensor; ``squeeze``: the caller's input was 3-D (recorded in
+    ``input_shape``)."""
+    shape_in = tuple(int(n) for n in (x.shape[1:] if squeeze else x.shape))
+    out = _compress(xp, x, method, d, steps, cap, rng)
+    return CompressedTensor(out.tensor, out.method, out.deltas, out.offsets, out.n_input_snapshots, shape_in)
+
+
+def _compress(xp, x, method, d, steps, cap, rng) -> CompressedTensor:
     s_in = int(x.shape[0])
     dims = tuple(int(n) for n in x.shape[1:])
     small = tuple(n // dm for n, dm in zip(dims, d))
