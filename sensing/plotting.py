@@ -123,6 +123,7 @@ METHOD_STYLES: dict[str, MethodStyle] = {
     "fft": MethodStyle("FFT radar", "#e377c2", "P"),
     "esprit3d": MethodStyle("3-D Unitary ESPRIT", "#17becf", "<"),
     "plain": MethodStyle("PLAIN", "#000080", "o"),
+    "plain_refined": MethodStyle("PLAIN + refinement", "#ff7f0e", "s"),
     "sequential": MethodStyle("sequential (angle/delay/Doppler)", "#bcbd22", "s"),
     "joint": MethodStyle("joint 3-D Unitary ESPRIT", "#17becf", "^"),
     # uplink ISAC (uplink-isac)
