@@ -744,9 +744,8 @@ def write_caption(stem: str | os.PathLike, fig=None, *, coincide_rtol: float = 0
     base = _check_out_path(stem, "stem")
     if base.suffix.lower() in (".pdf", ".png", ".svg", ".eps"):
         base = base.with_suffix("")
-    notes = list(fields.pop("notes", None) or [])
-    if isinstance(notes, str):
-        notes = [notes]
+    notes = fields.pop("notes", None) or []
+    notes = [notes] if isinstance(notes, str) else list(notes)
     if fig is not None:
         for ax in _figure_of(fig).axes:
             for line in ax.get_lines():

@@ -183,3 +183,60 @@ def test_output_helpers_reject_bad_input(tmp_path):
     with pytest.raises(ValueError, match=r"`columns\['a'\]` must be 1-D"):
         write_csv(tmp_path / "x.csv", {"a": np.ones((2, 2))})
     assert os.listdir(tmp_path) == []
+
+
+# ------------------------------------------------------------------ shared styles and figure helpers
+def test_method_ids_take_their_shared_style_and_twins_say_so():
+    from matplotlib.colors import to_rgba
+
+    from sensing.plotting import METHOD_STYLES, method_style
+
+    fig, ax = ieee_figure()
+    plot_rmse([0.0, 10.0], {"music": [1.0, 0.1], "esprit": [1.0, 0.1], "capon": [1.01, 0.1005]},
+              bounds={"crb": [0.5, 0.05]}, ax=ax, legend=False)
+    lines = ax.get_lines()
+    assert [ln.get_label() for ln in lines] == ["MUSIC", "ESPRIT (LS) (= MUSIC)", "Capon (\u2248 MUSIC)", "CRB"]
+    assert to_rgba(lines[0].get_color()) == to_rgba(METHOD_STYLES["music"].color)
+    assert lines[1].get_markerfacecolor() == "none" and lines[0].get_markerfacecolor() != "none"
+    assert lines[3].get_linestyle() == "--" and lines[3].get_marker() == "None"
+    assert ax.get_legend() is None
+    with pytest.raises(ValueError, match="method_id"):
+        method_style("nope")
+
+
+def test_figure_legend_outside_and_integer_ticks_on_a_log_axis():
+    from sensing.plotting import figure_legend, integer_ticks
+
+    fig, axes = ieee_figure(2)
+    assert tuple(fig.get_size_inches())[0] == pytest.approx(IEEE_TEXT_WIDTH_IN)   # side by side: 7.16 in
+    for a in axes:
+        plot_rmse([10.0, 100.0, 1000.0], {"music": [1.0, 0.3, 0.1]}, ax=a, xlabel="snapshots", legend=False)
+        a.set_xscale("log")
+    integer_ticks(axes[0], "x", [10, 100, 1000])
+    leg = figure_legend(fig)
+    assert leg in fig.legends and [t.get_text() for t in leg.get_texts()] == ["MUSIC"]
+    assert list(axes[0].xaxis.get_major_locator()()) == [10.0, 100.0, 1000.0]
+    with pytest.raises(ValueError, match="values"):
+        integer_ticks(axes[1], "x")
+
+
+def test_range_doppler_zoom_needs_truth_and_zooms(ax):
+    ranges, vel = np.linspace(0, 1000, 200), np.linspace(-100, 100, 64)
+    power = np.ones((200, 64))
+    out = plot_range_doppler(power, ranges, vel, ax=ax, truth=([100.0, 150.0], [0.0, 10.0]), zoom=True)
+    y0, y1 = out.get_ylim()
+    assert y0 < 100.0 and y1 > 150.0 and y1 - y0 < 200.0
+    assert out.get_lines()[0].get_label() == "ground truth"
+    with pytest.raises(ValueError, match="truth"):
+        plot_range_doppler(power, ranges, vel, ax=ax, zoom=True)
+
+
+def test_write_caption(tmp_path):
+    from sensing.plotting import write_caption
+
+    fig, ax = ieee_figure()
+    plot_rmse([0.0, 1.0], {"music": [1.0, 0.5], "omp": [1.0, 0.5]}, ax=ax, legend=False, ylabel="RMSE")
+    p = write_caption(tmp_path / "f.png", fig, trials=3, snr_db=[0.0, 5.0], seed=7, notes="one note")
+    text = p.read_text()
+    assert p.name == "f_caption.txt" and "trials: 3\nsnr_db: 0, 5\nseed: 7\n" in text
+    assert "note: one note" in text and "'OMP (= MUSIC)' in panel 'RMSE'" in text
