@@ -392,7 +392,8 @@ def esprit(data: Array, *, n_sources: int | None = None, geometry: ArrayGeometry
     forward_backward : bool, default=False
         Forward-backward averaging.
     method : {"ls", "tls"}, default="ls"
-        Least squares or total least squares for the shift equation.
+        Least squares or total least squares for the shift equation (:func:`unitary_esprit`:
+        default "tls", see there).
     subspace_method : {"auto", "eigh", "iterative"}, default="auto"
         Signal-subspace solver.
 
@@ -447,13 +448,22 @@ def _fb(prep: Prepared) -> Prepared:
 
 def unitary_esprit(data: Array, *, n_sources: int | None = None, geometry: ArrayGeometry | None = None,
                    wavelength_m: float | None = None, covariance: bool = False, smoothing: int | None = None,
-                   method: str = "ls", subspace_method: str = "auto") -> LineEstimate:
+                   method: str = "tls", subspace_method: str = "auto") -> LineEstimate:
     r"""Unitary ESPRIT (real-valued, forward-backward averaging built in) for a ULA / Vandermonde dimension.
 
     Parameters are those of :func:`esprit` (without ``forward_backward``, which is inherent).
     Real-valued arithmetic after the :math:`\mathcal T(\cdot)` transform;
     :math:`\hat\mu = 2\arctan\omega`. Complex eigenvalues of :math:`\boldsymbol\Upsilon` (sources
     not resolved) are replaced by their real parts.
+
+    ``method`` defaults to ``"tls"`` (by measurement). The eigenvalues :math:`\omega = \tan(\mu/2)`
+    of :math:`\mathbf K_1\mathbf E_s\boldsymbol\Upsilon = \mathbf K_2\mathbf E_s` diverge as
+    :math:`|\mu|\to\pi`, where :math:`\mathbf K_1\mathbf E_s` loses rank along that source; the
+    LS solve then degrades, while TLS treats both sides alike (a rotation of the pair
+    :math:`(\mathbf K_1, \mathbf K_2)` only shifts :math:`\mu/2`) and is unaffected. Monte Carlo,
+    M = 64, N = 200, 0 dB per source, 300 trials, RMSE / stochastic CRB per source: at
+    :math:`\mu = (-2.9, 0.3, 3.0)` LS 62 / 3.7 / 105, TLS 3.5 / 3.4 / 3.7 (standard LS ESPRIT
+    3.6 / 3.5 / 3.9); at :math:`\mu = (-1, 0.2, 1.4)` LS 5.3 / 3.7 / 7.1, TLS 3.8 / 3.7 / 3.5.
 
     Returns
     -------
