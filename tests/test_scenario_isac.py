@@ -163,3 +163,58 @@ class _nullctx:
 
     def __exit__(self, *a):
         return False
+
+
+def _isac_velocity_rmse(name, snr_db, n_trials=16):
+    """RMSE of velocity over the matched targets, and the CRB, on the default flagship config."""
+    from scenarios._isac_adapters import ADAPTERS, crb_variances
+    from scenarios.isac_ofdm import draw_trial, resolution_cells, truth_matrix
+    from sensing import match_estimates, trial_rngs
+
+    cfg0 = default_config()
+    err2, crb = [], []
+    for t in range(n_trials):
+        cfg, ds, h = draw_trial(cfg0, snr_db, trial_rngs(0, t, int(snr_db)))
+        est = np.stack([np.asarray(v) for v in ADAPTERS[name].function(h, cfg)], axis=1)
+        m = match_estimates(est, truth_matrix(ds), scale=resolution_cells(cfg), gate=2.0, p=2.0)
+        err2.extend(m.errors[:, 2] ** 2)
+        crb.append(crb_variances(cfg, ds)[2])
+    return float(np.sqrt(np.mean(err2))), float(np.sqrt(np.mean(crb)))
+
+
+def test_plain_refined_velocity_follows_crb_in_flagship():
+    """Issue 12: PLAIN's velocity RMSE stalled at ~8-20x the CRB at 10-20 dB (close Doppler pairs
+    merged/pulled by the decoupled time mode). The table's PLAIN row (with the per-object
+    refinement) is within 1.5x of the CRB and falls from 10 to 20 dB; as published it is not."""
+    r10, c10 = _isac_velocity_rmse("plain", 10.0)
+    r20, c20 = _isac_velocity_rmse("plain", 20.0)
+    assert r20 < 1.5 * c20, (r20, c20)
+    assert r10 < 1.5 * c10, (r10, c10)
+    assert r20 < 0.5 * r10
+    from scenarios.isac_ofdm import draw_trial
+    from sensing import trial_rngs
+
+    cfg, ds, h = draw_trial(default_config(), 20.0, trial_rngs(0, 0, 20))
+    import estimators as est                                      # the adapter is the refined call
+    from scenarios._isac_adapters import ADAPTERS, plain_deltas
+    r = est.plain(h, geometry=cfg.array(), numerology=cfg.numerology(), deltas=plain_deltas(cfg), n_objects=3,
+                  refine=True)
+    np.testing.assert_array_equal(np.asarray(ADAPTERS["plain"].function(h, cfg)[0]), np.asarray(r.azimuths_rad))
+
+
+def test_plain_deltas_bounded_attenuation():
+    """plain_deltas keeps the averaging loss at the interval's edge <= 1.5 dB: (1, 2, 4) for the
+    default (Delta_2 = 4 would cost a 200 m target 6.6 dB), the released (1, 4, 14) for the paper's sizes."""
+    from scenarios._isac_adapters import PLAIN_MAX_ATTENUATION_DB, _averaging_loss_db, plain_deltas
+    from sensing import SPEED_OF_LIGHT
+
+    cfg = default_config()
+    assert plain_deltas(cfg) == (1, 2, 4)
+    assert plain_deltas(plain_preset()) == (1, 4, 14)
+    num = cfg.numerology()
+    w_delay = 2 * np.pi * num.subcarrier_spacing_hz * 2 * cfg.distance_range_m[1] / SPEED_OF_LIGHT
+    w_dopp = 2 * np.pi * 2 * cfg.max_speed_mps * cfg.carrier_hz / SPEED_OF_LIGHT * num.symbol_duration_s
+    d = plain_deltas(cfg)
+    assert _averaging_loss_db(w_delay, d[1]) <= PLAIN_MAX_ATTENUATION_DB
+    assert _averaging_loss_db(w_dopp, d[2]) <= PLAIN_MAX_ATTENUATION_DB
+    assert _averaging_loss_db(w_delay, 4) > 6.0
