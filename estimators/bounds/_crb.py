@@ -226,7 +226,7 @@ def crb_deterministic(geometry: ArrayGeometry, azimuth_rad: Array, elevation_rad
 
 def crb_stochastic(geometry: ArrayGeometry, azimuth_rad: Array, elevation_rad=0.0, *,
                    wavelength_m: float, source_covariance: Array, noise_variance: float,
-                   n_snapshots: int, estimate_elevation: bool = False) -> BoundResult:
+                   n_snapshots: int, estimate_elevation: bool = False, uncorrelated: bool = False) -> BoundResult:
     r"""Stochastic (unconditional) CRB on the angles for an arbitrary array.
 
     .. math::
@@ -239,6 +239,17 @@ def crb_stochastic(geometry: ArrayGeometry, azimuth_rad: Array, elevation_rad=0.
     (the bound stays finite while :math:`\mathbf A` has full column rank). For one source,
     :math:`\mathrm{CRB}_{\mathrm{sto}} = \mathrm{CRB}_{\mathrm{det}}(1 + 1/(M\,\mathrm{SNR}))`.
 
+    ``uncorrelated=True``: the sources are *known* to be uncorrelated (:math:`\mathbf P` diagonal,
+    its off-diagonal entries are not parameters; ``source_covariance`` must then be diagonal). The
+    unknowns are the angles, the powers :math:`p_k` and :math:`\sigma^2`, and the bound is the
+    Slepian-Bangs inverse Fisher matrix of the Gaussian model,
+    :math:`F_{ij} = N\,\mathrm{tr}(\mathbf R^{-1}\partial_i\mathbf R\,\mathbf R^{-1}\partial_j\mathbf R)`,
+    :math:`\partial_{\theta_k}\mathbf R = p_k(\mathbf d_k\mathbf a_k^H + \mathbf a_k\mathbf d_k^H)`,
+    :math:`\partial_{p_k}\mathbf R = \mathbf a_k\mathbf a_k^H`, :math:`\partial_{\sigma^2}\mathbf R = \mathbf I`
+    (Jansson, Göransson and Ottersten, IEEE Trans. SP 47(3), 1999; doatools'
+    ``crb_stouc_farfield_1d``). It is never larger than the bound for an unknown :math:`\mathbf P`
+    and equals it for one source.
+
     Returns
     -------
     BoundResult
@@ -246,7 +257,9 @@ def crb_stochastic(geometry: ArrayGeometry, azimuth_rad: Array, elevation_rad=0.
     References
     ----------
     P. Stoica, E. G. Larsson and A. B. Gershman, "The stochastic CRB for array processing: a
-    textbook derivation," IEEE Signal Process. Lett., 8(5), 2001.
+    textbook derivation," IEEE Signal Process. Lett., 8(5), 2001. M. Jansson, B. Göransson and
+    B. Ottersten, "A subspace method for direction of arrival estimation of uncorrelated emitter
+    signals," IEEE Trans. Signal Process., 47(4), 1999.
 
     Examples
     --------
@@ -264,15 +277,49 @@ def crb_stochastic(geometry: ArrayGeometry, azimuth_rad: Array, elevation_rad=0.
     xp, lam, sigma2, n, az, el, p, n_par = _angles_iv(geometry, azimuth_rad, elevation_rad, wavelength_m,
                                                       source_covariance, noise_variance, n_snapshots,
                                                       estimate_elevation)
+    check_bool(uncorrelated, "uncorrelated")
     a = steering_vector(geometry, az, el, wavelength_m=lam)
     d_az, d_el = steering_derivatives(geometry, az, el, wavelength_m=lam)
     m = a.shape[-2]
     r_cov = a @ p @ ct(xp, a) + sigma2 * xp.eye(m, dtype=xp.complex128)
+    if uncorrelated:
+        return _crb_uncorrelated(xp, a, [d_az, d_el] if estimate_elevation else [d_az], p, r_cov, n)
     w = p @ ct(xp, a) @ xp.linalg.solve(r_cov, a @ p)
     w = 0.5 * (w + ct(xp, w))
     f, k, r = _fisher_core(a, [d_az, d_el] if estimate_elevation else [d_az], w, n, sigma2, xp)
     names = ("azimuth_rad", "elevation_rad")[:r]
     return _bound(_fisher_solve(f, xp), k, r, names, ("rad",) * r, xp)
+
+
+def _crb_uncorrelated(xp, a, d_list, p, r_cov, n):
+    """Slepian-Bangs CRB of the angles with diagonal P (powers and noise variance unknown)."""
+    k = a.shape[-1]
+    off = p - xp.eye(k, dtype=p.dtype) * p
+    if bool(xp.any(xp.abs(off) > 1e-12 * (float(xp.max(xp.abs(p))) + 1e-300))):
+        raise ValueError("uncorrelated=True needs a diagonal `source_covariance` (or a vector of powers); "
+                         f"got off-diagonal entries up to {float(xp.max(xp.abs(off))):.3g}.")
+    _check_gram(ct(xp, a) @ a, xp, "steering vectors")
+    pw = xp.real(xp.linalg.diagonal(p))                                       # (..., K)
+    m = a.shape[-2]
+    at = xp.moveaxis(a, -1, -2)                                               # (..., K, M)
+    outer = lambda u, v: u[..., :, None] * xp.conj(v)[..., None, :]          # noqa: E731  (..., K, M, M)
+    blocks = []
+    for d in d_list:
+        dt = xp.moveaxis(d, -1, -2)
+        da = outer(dt, at)
+        blocks.append(xp.astype(pw, xp.complex128)[..., None, None] * (da + ct(xp, da)))
+    blocks.append(outer(at, at))
+    lead = tuple(a.shape[:-2])
+    blocks.append(xp.broadcast_to(xp.eye(m, dtype=xp.complex128), lead + (1, m, m)))
+    dr = xp.concat(blocks, axis=-3)                                           # (..., n_par, M, M)
+    x = xp.linalg.solve(r_cov[..., None, :, :], dr)                           # R^{-1} dR_i
+    xt = xp.matrix_transpose(x)
+    f = float(n) * xp.real(xp.sum(x[..., :, None, :, :] * xt[..., None, :, :, :], axis=(-2, -1)))
+    f = 0.5 * (f + xp.matrix_transpose(f))
+    r = len(d_list)
+    crb = _fisher_solve(f, xp)[..., :r * k, :r * k]
+    names = ("azimuth_rad", "elevation_rad")[:r]
+    return _bound(crb, k, r, names, ("rad",) * r, xp)
 
 
 def crb_harmonic(frequencies: Array, gains: Array, *, shape, noise_variance: float,
