@@ -9,7 +9,9 @@ smallest,
     \mathrm{MDL}(k) = N(M-k)\ln\frac{a_k}{g_k} + \tfrac12k(2M-k)\ln N,
 
 and :math:`\hat K = \arg\min_{k=0,\dots,M-1}` (M. Wax and T. Kailath, "Detection of signals by
-information theoretic criteria," IEEE Trans. ASSP 33(2):387-392, 1985).
+information theoretic criteria," IEEE Trans. ASSP 33(2):387-392, 1985). :func:`sorte` (He,
+Cichocki, Xie and Choi 2010) needs no snapshot count: it looks for the gap between the signal
+and the noise eigenvalues by the second-order statistics of the eigenvalue gaps.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from sensing import Array, check_array, check_bool, check_int, get_xp
 from ._covariance import complex_dtype_for, ct, real_dtype_for
 from ._results import ModelOrder
 
-__all__ = ["aic", "mdl"]
+__all__ = ["aic", "mdl", "sorte"]
 
 
 def aic(data: Array | None = None, *, covariance: bool = False, eigenvalues: Array | None = None,
@@ -148,3 +150,78 @@ def criterion_from_eigenvalues(xp, vals, n: int, method: str):
     else:
         crit = n * cnt * log_ratio + 0.5 * k * (2.0 * m - k) * math.log(max(n, 1))
     return xp.astype(crit, vals.dtype)
+
+
+def sorte(data: Array | None = None, *, covariance: bool = False, eigenvalues: Array | None = None) -> ModelOrder:
+    r"""SORTE: the number of sources from the second-order statistics of the eigenvalue gaps.
+
+    With descending eigenvalues :math:`\lambda_1 \ge \dots \ge \lambda_M`, the gaps
+    :math:`\nabla\lambda_i = \lambda_i - \lambda_{i+1}` (:math:`i = 1, \dots, M-1`) and
+    :math:`\sigma_k^2` the variance of :math:`\{\nabla\lambda_i\}_{i=k}^{M-1}`,
+
+    .. math::
+        \mathrm{SORTE}(k) = \begin{cases}\sigma_{k+1}^2/\sigma_k^2, & \sigma_k^2 > 0\\
+        +\infty, & \sigma_k^2 = 0\end{cases}, \qquad
+        \hat K = \arg\min_{k = 1, \dots, M-3}\mathrm{SORTE}(k)
+
+    (the gap after the K-th eigenvalue is the large one; once it leaves the set the variance
+    collapses). No snapshot count is needed, so covariance input works as is. SORTE assumes at
+    least one source and :math:`M \ge 4` (:math:`\hat K \le M - 3`).
+
+    Parameters
+    ----------
+    data : array, shape (..., n_elements, n_snapshots) or (..., n, n), optional
+        Snapshots, or a covariance with ``covariance=True``.
+    covariance : bool, default=False
+        Whether ``data`` is a covariance.
+    eigenvalues : array, shape (..., n), real, optional
+        Covariance eigenvalues in any order, instead of ``data``.
+
+    Returns
+    -------
+    ModelOrder
+        ``criterion[..., k]`` = SORTE(k), :math:`+\infty` outside :math:`k = 1, \dots, M-3`;
+        ``method`` = ``"sorte"``.
+
+    Raises
+    ------
+    ValueError
+        NaN/inf input, fewer than 4 eigenvalues, or not exactly one of ``data``/``eigenvalues``.
+
+    References
+    ----------
+    Z. He, A. Cichocki, S. Xie and K. Choi, "Detecting the number of clusters in n-way
+    probabilistic clustering," IEEE Trans. Pattern Anal. Mach. Intell., 32(11):2006-2021, 2010.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from estimators import sorte
+    >>> order = sorte(eigenvalues=np.array([9.0, 6.0, 4.0, 1.05, 1.0, 0.98, 0.96, 0.9]))
+    >>> int(order.n_sources), order.method
+    (3, 'sorte')
+    """
+    n_dummy = 1
+    crit_src = _criterion("mdl", data, covariance, eigenvalues, n_dummy if (eigenvalues is not None or covariance)
+                          else None)
+    vals = crit_src.eigenvalues
+    xp = get_xp(vals)
+    m = vals.shape[-1]
+    if m < 4:
+        raise ValueError(f"SORTE needs at least 4 eigenvalues (it estimates K <= M - 3); got {m}.")
+    work = xp.astype(vals, xp.float64)
+    gaps = work[..., :-1] - work[..., 1:]                                    # (..., M-1), gap i = k - 1
+    rev = xp.flip(gaps, axis=-1)
+    cnt = xp.arange(1, m, dtype=xp.float64)                                   # sizes of the tails, reversed
+    s1 = xp.flip(xp.cumulative_sum(rev, axis=-1), axis=-1)
+    s2 = xp.flip(xp.cumulative_sum(rev * rev, axis=-1), axis=-1)
+    n_tail = xp.flip(cnt)                                                     # M-1, ..., 1
+    var = xp.maximum(s2 / n_tail - (s1 / n_tail) ** 2, 0.0)                   # var[j] = sigma^2_{j+1}
+    scale = xp.max(xp.abs(work), axis=-1, keepdims=True)
+    pos = var[..., :-1] > 1e-24 * scale * scale
+    ratio = xp.where(pos, var[..., 1:] / xp.where(pos, var[..., :-1], xp.ones_like(var[..., :-1])),
+                     xp.full(var[..., 1:].shape, xp.inf, dtype=xp.float64))   # SORTE(k), k = 1..M-2
+    inf = xp.full(tuple(work.shape[:-1]) + (1,), xp.inf, dtype=xp.float64)
+    crit = xp.concat([inf, ratio[..., :m - 3], xp.full(tuple(work.shape[:-1]) + (2,), xp.inf,
+                                                       dtype=xp.float64)], axis=-1)   # k = 0..M-1
+    return ModelOrder(xp.argmin(crit, axis=-1), xp.astype(crit, vals.dtype), vals, "sorte")
