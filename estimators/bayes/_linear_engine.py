@@ -28,7 +28,7 @@ from ._variational import (
     logit,
     noise_update,
     precision_update,
-    prior_elbo,
+    prior_elbo_terms,
     sigmoid,
     support_loglik,
     take,
@@ -49,7 +49,10 @@ class VBIResult(HostCopy):
     coefficients : array, shape batch + (n_atoms,) + snap, complex
         Posterior mean :math:`\boldsymbol\mu` (input scale).
     variances : array, shape batch + (n_atoms,)
-        Posterior variances (diagonal of :math:`\boldsymbol\Sigma`; :math:`v_i` off the support).
+        Posterior variances: the diagonal of :math:`\boldsymbol\Sigma` (every atom for ``vbi``
+        and the variational ``sbl``; the support for SC-VBI). Off the SC-VBI support, the
+        variance :math:`v_i = 1/(\lVert\boldsymbol\phi_i\rVert^2/\hat\sigma^2 + \langle\rho_i\rangle)`
+        of the zero-mean factor (see :func:`sc_vbi`); off the ``sbl(method="fast")`` model, 0.
     support_probability : array, shape batch + (n_atoms,)
         :math:`q(s_i = 1)` (``sbl``: 1 where the precision stays finite, see ``support``).
     support : array of bool, shape batch + (n_atoms,)
@@ -60,7 +63,10 @@ class VBIResult(HostCopy):
     noise_variance : float
         :math:`1/\langle\gamma\rangle` (input scale).
     elbo : ndarray, shape (n_iter,)
-        ELBO after each iteration (normalised units, see :mod:`estimators.bayes._variational`).
+        ELBO after each iteration (normalised units, see :mod:`estimators.bayes._variational`;
+        ``sbl(method="fast")``: the log evidence). Non-decreasing only with fixed prior rates, a
+        fixed support and no turbo exchange (see :func:`vbi`); per-term values are passed to
+        ``callback`` in ``IterationInfo.elbo_terms``.
     n_iter : int
     converged : bool
         True when the relative change of the coefficients fell below ``tol`` with a stable
@@ -128,6 +134,61 @@ def check_linear_inputs(y, dictionary, xp, allow_groups: bool):
     return y3, phi3, grouped, has_snap, in_dtype
 
 
+def check_init(init, y3, phi3, grouped: bool, has_snap: bool, xp):
+    """Validate a warm start: a :class:`VBIResult` of the same problem shape, or coefficients.
+
+    Returns None or a dict of (G, N, T) ``coefficients`` and, from a result, (G, N) ``precisions``,
+    ``support_probability``, ``support`` and the float ``noise_variance`` (input scale, complex128 /
+    float64 arrays in ``xp``).
+    """
+    if init is None:
+        return None
+    n_g, _, n_t = (int(v) for v in y3.shape)
+    n_atoms = int(phi3.shape[2])
+    cshape = ((n_g,) if grouped else ()) + (n_atoms,) + ((n_t,) if has_snap else ())
+    pshape = ((n_g,) if grouped else ()) + (n_atoms,)
+
+    def as3(a, shape, name):
+        a = xp.asarray(a)
+        if tuple(a.shape) != shape:
+            raise ValueError(f"`init` {name} must have shape {shape} (the coefficients this problem returns); got "
+                             f"{tuple(a.shape)}.")
+        if not bool(xp.all(xp.isfinite(a))):
+            raise ValueError(f"`init` {name} must be finite.")
+        return a
+
+    def to_g(a, extra):          # batch + (N,) [+ (T,)] -> (G, N[, T])
+        if not grouped:
+            a = a[None, ...]
+        if extra and not has_snap:
+            a = a[..., None]
+        return a
+
+    if isinstance(init, VBIResult):
+        coef = to_g(xp.astype(as3(init.coefficients, cshape, "coefficients"), xp.complex128), True)
+        out = dict(coefficients=coef, noise_variance=float(init.noise_variance))
+        for k in ("precisions", "support_probability"):
+            v = getattr(init, k)
+            if tuple(v.shape) != pshape:
+                raise ValueError(f"`init` {k} must have shape {pshape}; got {tuple(v.shape)}.")
+            out[k] = to_g(xp.astype(xp.asarray(v), xp.float64), False)
+        sup = xp.asarray(init.support)
+        if tuple(sup.shape) != pshape:
+            raise ValueError(f"`init` support must have shape {pshape}; got {tuple(sup.shape)}.")
+        out["support"] = to_g(sup, False)
+        if not out["noise_variance"] > 0:
+            raise ValueError(f"`init` noise_variance must be > 0; got {out['noise_variance']!r}.")
+        return out
+    if not hasattr(init, "shape") or not hasattr(init, "dtype") or isinstance(init, str):
+        raise TypeError(f"`init` must be a VBIResult or an array of coefficients of shape {cshape}; got "
+                        f"{type(init).__name__}.")
+    if getattr(init.dtype, "kind", "") not in ("f", "c"):
+        raise TypeError(f"`init` coefficients must be real or complex floating; got dtype {init.dtype}.")
+    coef = to_g(xp.astype(as3(init, cshape, "coefficients"), xp.complex128), True)
+    sup = xp.sum(xp.real(coef * xp.conj(coef)), axis=2) > 0
+    return dict(coefficients=coef, support=sup)
+
+
 def _out_dtype(xp, in_dtype):
     return xp.complex64 if in_dtype in (xp.float32, xp.complex64) else xp.complex128
 
@@ -135,8 +196,14 @@ def run_linear(y3, phi3, *, layers: int, subspace: bool, method: str, prior: Spa
                pib_init: float, module_b: Callable | None, max_iter: int, tol: float,
                support, adapt_support: bool, max_support: int | None, max_admit: int,
                false_alarm: float, prune_threshold: float, ban_iterations: int,
-               callback, xp, label: str, sbl_prior=(1e-6, 1e-6), prune_precision: float = 1e6):
-    """Shared iteration of sbl / vbi / sc_vbi / turbo_vbi on (G, M, T) data and (G' in {1, G}, M, N) atoms."""
+               callback, xp, label: str, sbl_prior=(1e-6, 1e-6), prune_precision: float = 1e6,
+               init: dict | None = None, moves: bool = False, max_move_rounds: int = 5,
+               move_coherence: float = 0.5, n_neighbours: int = 4):
+    """Shared iteration of sbl / vbi / sc_vbi / turbo_vbi on (G, M, T) data and (G' in {1, G}, M, N) atoms.
+
+    ``init`` (from :func:`check_init`) warm-starts the precisions, noise, support probabilities and
+    (SC-VBI, when ``support`` is None) the support; ``moves`` enables SC-VBI's swap / merge moves.
+    """
     t0 = time.perf_counter()
     n_g, n_m, n_t = (int(s) for s in y3.shape)
     n_atoms = int(phi3.shape[2])
@@ -187,6 +254,13 @@ def run_linear(y3, phi3, *, layers: int, subspace: bool, method: str, prior: Spa
             if s.size and (s[0] < 0 or s[-1] >= n_atoms):
                 raise ValueError(f"`support` indices must lie in [0, {n_atoms - 1}]; got {s.tolist()[:5]}.")
             supports.append(s)
+    if init is not None:
+        rho, gamma, pit, sup_init = _warm_state(init, yn, phin, colnorm, scale_y, rho, pit, prior, pib_init,
+                                                layers, n_t, xp)
+        if subspace and support is None:
+            supports = [np.flatnonzero(sup_init[g]).astype(np.int64) for g in range(n_g)]
+    nb_cache: dict = {}
+    move_rounds = 0
     thr_units = admission_threshold(n_atoms, n_t, false_alarm)
     logit_lam = math.log(pib_init / (1 - pib_init))
     elbo_hist, sizes = [], []
@@ -260,12 +334,14 @@ def run_linear(y3, phi3, *, layers: int, subspace: bool, method: str, prior: Spa
         gamma, lngamma, gterms = noise_update(n_g * n_m * n_t, eres_tot, prior)
         if subspace:   # the ELBO of the model restricted to S (x off S is exactly zero)
             msk = asarray_like(in_s, xp)
-            pterms = prior_elbo(m2[msk], rho[msk], lnrho[msk], a_t, b_t[msk], pit[msk], pib[msk], n_t,
-                                prior.shape, b, bb, layers, xp, sbl_prior)
+            pterms = prior_elbo_terms(m2[msk], rho[msk], lnrho[msk], a_t, b_t[msk], pit[msk], pib[msk], n_t,
+                                      prior.shape, b, bb, layers, xp, sbl_prior)
         else:
-            pterms = prior_elbo(m2, rho, lnrho, a_t, b_t, pit, pib, n_t, prior.shape, b, bb, layers, xp,
-                                sbl_prior)
-        elbo = (n_g * n_m * n_t * (lngamma - LOG_PI) - gamma * eres_tot + ent_x + gterms + pterms)
+            pterms = prior_elbo_terms(m2, rho, lnrho, a_t, b_t, pit, pib, n_t, prior.shape, b, bb, layers, xp,
+                                      sbl_prior)
+        terms = {"likelihood": n_g * n_m * n_t * (lngamma - LOG_PI) - gamma * eres_tot, "entropy_x": ent_x,
+                 "noise": gterms, **pterms}
+        elbo = float(sum(terms.values()))
         elbo_hist.append(elbo)
         # Module B (off-support atoms carry no local evidence: pi^A = 1/2)
         if module_b is not None and layers == 3:
@@ -322,11 +398,27 @@ def run_linear(y3, phi3, *, layers: int, subspace: bool, method: str, prior: Spa
         stop = False
         if callback is not None:
             info = IterationInfo(it, elbo, sizes[-1], scale_y ** 2 / gamma, time.perf_counter() - t0,
-                                 _unscale(mu, colnorm, scale_y, xp))
+                                 _unscale(mu, colnorm, scale_y, xp), dict(terms))
             stop = bool(callback(info))
         if it > 0 and not changed and dmu <= tol * max(nmu, 1e-300):
-            converged = True
-            break
+            moved = False
+            if subspace and moves and move_rounds < max_move_rounds and not stop:
+                move_rounds += 1
+                for g in range(n_g):
+                    P = phin[0] if shared else phin[g]
+                    new_s, new_rho = _support_moves(P, yn[g], supports[g], rho[g], gamma, n_t, move_coherence,
+                                                    n_neighbours, nb_cache.setdefault(0 if shared else g, {}), xp)
+                    if new_s is not None:
+                        moved = True
+                        added = np.setdiff1d(new_s, supports[g])
+                        rho = _scatter_row(xp, rho, g, added, [new_rho[int(i)] for i in added])
+                        pit = _scatter_row(xp, pit, g, added, np.full(added.size, 0.5))
+                        supports[g] = new_s
+                if moved:
+                    sizes[-1] = int(sum(v.size for v in supports))
+            if not moved:
+                converged = True
+                break
         if stop:
             break
     n_iter = it + 1
@@ -340,6 +432,9 @@ def run_linear(y3, phi3, *, layers: int, subspace: bool, method: str, prior: Spa
         b, bb = prior.rates(1.0 / gamma, pib_init)
         pit = xp.where(sup, pit, xp.zeros_like(pit))
         rho = xp.where(sup, rho, xp.full_like(rho, prior.shape / bb))
+        # off S: the zero-mean factor q(x_i) = CN(0, v_i) of the subspace constraint, v_i = 1/(<gamma> + <rho_i>)
+        # with unit-norm columns and the inactive-state precision a / b_bar (reported, not iterated)
+        var = xp.where(sup, var, 1.0 / (gamma + rho))
     elif layers == 3:
         sup = pit > 0.5
     else:
@@ -350,6 +445,134 @@ def run_linear(y3, phi3, *, layers: int, subspace: bool, method: str, prior: Spa
                 elbo=np.asarray(elbo_hist), n_iter=n_iter, converged=converged,
                 method=label if subspace or layers == 2 else f"{label}-{method}",
                 support_sizes=np.asarray(sizes, dtype=np.int64))
+
+
+def _warm_state(init, yn, phin, colnorm, scale_y, rho, pit, prior, pib_init, layers, n_t, xp):
+    """Normalised-unit precisions, noise precision, support probabilities and support from ``init``."""
+    n_g, n_m = int(yn.shape[0]), int(yn.shape[1])
+    n_atoms = int(phin.shape[2])
+    cn = xp.broadcast_to(xp.astype(colnorm, xp.float64), (n_g, n_atoms))
+    mu = init["coefficients"] * xp.astype(cn, xp.complex128)[:, :, None] / scale_y
+    sup = to_numpy(init["support"]).astype(bool)
+    if "precisions" in init:
+        rho = xp.clip(init["precisions"] * scale_y ** 2 / cn ** 2, 1e-12, 1e12)
+        gamma = scale_y ** 2 / init["noise_variance"]
+        if layers == 3:
+            pit = xp.clip(init["support_probability"], 1e-12, 1.0)
+        return xp.astype(rho, xp.float64), float(gamma), pit, sup
+    eres = 0.0
+    for g in range(n_g):
+        P = phin[0] if phin.shape[0] == 1 else phin[g]
+        r = yn[g] - P @ mu[g]
+        eres += float(xp.sum(xp.real(r * xp.conj(r))))
+    gamma = n_g * n_m * n_t / max(eres, 1e-6 * n_g * n_m * n_t)
+    m2 = xp.sum(xp.real(mu * xp.conj(mu)), axis=2)
+    rho = n_t / xp.maximum(m2, 1e-3 * n_t / gamma)
+    if layers == 3:
+        pit = xp.where(asarray_like(sup, xp), xp.full_like(pit, max(pib_init, 0.5)), pit)
+    return xp.astype(rho, xp.float64), float(gamma), pit, sup
+
+
+def _neighbours(P, i, coherence, n_nb, cache, xp):
+    """Atoms most coherent with atom ``i`` (unit-norm columns), at least ``coherence``, at most ``n_nb``."""
+    if i not in cache:
+        c = to_numpy(xp.abs(xp.conj(P.T) @ P[:, i]))
+        c[i] = -1.0
+        order = np.argsort(-c, kind="stable")[:n_nb]
+        cache[i] = order[c[order] >= coherence].astype(np.int64)
+    return cache[i]
+
+
+def _add_gains(P, Y, base, rho_base, cand, gamma, n_t, xp):
+    r"""Log-evidence gain of adding each candidate atom, at its optimal precision, to the model ``base``.
+
+    Tipping and Faul (2003) for the complex model with T snapshots sharing the precision: with
+    :math:`s = \phi^H C^{-1}\phi` and :math:`q = \phi^H C^{-1} Y` of the model without the atom,
+    :math:`\ell(\alpha) = T\ln\frac{\alpha}{\alpha + s} + \frac{\lVert q\rVert^2}{\alpha + s}` is
+    maximal at :math:`\alpha = T s^2/(\lVert q\rVert^2 - Ts)` when :math:`\lVert q\rVert^2 > Ts`
+    (else :math:`\alpha = \infty`, gain 0), where it gains
+    :math:`(\lVert q\rVert^2 - Ts)/s - T\ln(\lVert q\rVert^2/(Ts))`.
+    """
+    cand = np.asarray(cand, dtype=np.int64)
+    pc = take(xp, P, cand, axis=1)
+    big_s = gamma * xp.real(xp.sum(pc * xp.conj(pc), axis=0))
+    big_q = gamma * (xp.conj(pc.T) @ Y)
+    if len(base):
+        pb = take(xp, P, np.asarray(base, dtype=np.int64), axis=1)
+        prec = gamma * (xp.conj(pb.T) @ pb) + xp.diag(xp.asarray(np.asarray(rho_base, dtype=float) + 0j))
+        sig, _ = cinv_logdet(prec, xp)
+        gm = xp.conj(pb.T) @ pc
+        big_s = big_s - gamma ** 2 * xp.real(xp.sum(xp.conj(gm) * (sig @ gm), axis=0))
+        big_q = big_q - gamma ** 2 * (xp.conj(gm.T) @ (sig @ (xp.conj(pb.T) @ Y)))
+    s_h = np.maximum(to_numpy(big_s), 1e-300)
+    q2 = to_numpy(xp.sum(xp.real(big_q * xp.conj(big_q)), axis=1))
+    theta = q2 - n_t * s_h
+    pos = theta > 0
+    gain = np.zeros(cand.size)
+    alpha = np.full(cand.size, np.inf)
+    gain[pos] = theta[pos] / s_h[pos] - n_t * np.log(q2[pos] / (n_t * s_h[pos]))
+    alpha[pos] = n_t * s_h[pos] ** 2 / theta[pos]
+    return gain, alpha
+
+
+def _support_moves(P, Y, support, rho_g, gamma, n_t, coherence, n_nb, cache, xp, margin=1e-3):
+    r"""SC-VBI's swap and merge moves on a coherent dictionary, judged by the log evidence.
+
+    Swap: for each atom ``i`` of S, the model S \ {i} is compared with itself plus ``i`` or plus one
+    of ``i``'s coherent neighbours (each at its optimal precision); the best replaces ``i``. Merge: for
+    two coherent atoms ``i, j`` of S, the pair (added one after the other at optimal precisions, the
+    better order) is compared with the best single atom among ``i``, ``j`` and their neighbours; a
+    single atom that explains the data better replaces both. Returns (new support, {atom: precision})
+    or (None, None) when no move raises the evidence by more than ``margin`` nats.
+    """
+    s = [int(i) for i in support]
+    if not s:
+        return None, None
+    rho_h = to_numpy(rho_g)
+    prec = {i: float(rho_h[i]) for i in s}
+    moved = False
+    for i in list(s):
+        if i not in s:
+            continue
+        nb = [int(j) for j in _neighbours(P, i, coherence, n_nb, cache, xp) if int(j) not in s]
+        if not nb:
+            continue
+        base = [j for j in s if j != i]
+        cand = [i] + nb
+        gain, alpha = _add_gains(P, Y, base, [prec[j] for j in base], cand, gamma, n_t, xp)
+        k = int(np.argmax(gain))
+        if k != 0 and gain[k] > gain[0] + margin and np.isfinite(alpha[k]):
+            s = sorted(base + [cand[k]])
+            prec[cand[k]] = float(alpha[k])
+            moved = True
+    for i in list(s):
+        for j in [int(v) for v in _neighbours(P, i, coherence, n_nb, cache, xp)]:
+            if i not in s or j not in s or j <= i:
+                continue
+            base = [v for v in s if v not in (i, j)]
+            rb = [prec[v] for v in base]
+            pair = 0.0
+            for a, b in ((i, j), (j, i)):
+                ga, aa = _add_gains(P, Y, base, rb, [a], gamma, n_t, xp)
+                if np.isfinite(aa[0]):
+                    gb, _ = _add_gains(P, Y, base + [a], rb + [float(aa[0])], [b], gamma, n_t, xp)
+                    pair = max(pair, float(ga[0] + gb[0]))
+                else:
+                    pair = max(pair, float(_add_gains(P, Y, base, rb, [b], gamma, n_t, xp)[0][0]))
+            cand = sorted(({i, j} | set(_neighbours(P, i, coherence, n_nb, cache, xp).tolist())
+                           | set(_neighbours(P, j, coherence, n_nb, cache, xp).tolist())) - set(base))
+            gain, alpha = _add_gains(P, Y, base, rb, cand, gamma, n_t, xp)
+            k = int(np.argmax(gain))
+            if gain[k] > pair + margin and np.isfinite(alpha[k]):
+                s = sorted(base + [int(cand[k])])
+                prec[int(cand[k])] = float(alpha[k])
+                moved = True
+    if not moved:
+        return None, None
+    new_s = np.asarray(sorted(s), dtype=np.int64)
+    if np.array_equal(new_s, np.asarray(sorted(int(v) for v in support), dtype=np.int64)):
+        return None, None
+    return new_s, prec
 
 
 def _scatter_row(xp, a, row, cols, vals):

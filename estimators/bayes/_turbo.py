@@ -31,7 +31,7 @@ import numpy as np
 from sensing import Array, asarray_like, check_array, check_bool, check_choice, check_float, get_xp, to_numpy
 
 from ._linear_engine import check_linear_inputs, linear_result, run_linear
-from ._variational import check_common_options, check_subspace_options, sigmoid
+from ._variational import check_common_options, check_rates_compatible, check_subspace_options, sigmoid
 
 __all__ = ["support_messages", "common_support_posterior", "turbo_vbi"]
 
@@ -261,6 +261,12 @@ def turbo_vbi(y, dictionary, *, support_prior: str = "iid", subspace: bool = Tru
     kw = check_subspace_options(support_probability, adapt_support, max_support, max_admit, false_alarm,
                                 prune_threshold, ban_iterations)
     lam = kw.pop("lam")
+    if support_prior == "iid":      # structured priors may raise pi^B above lambda: not checked
+        if subspace and kw["adapt_support"]:
+            check_rates_compatible(prior, lam, kw["prune_threshold"], raise_error=True,
+                                   what="turbo SC-VBI would prune every atom it admits")
+        elif not subspace:
+            check_rates_compatible(prior, lam, 0.5, raise_error=False, what="the support q(s=1) > 1/2 stays empty")
     y3, phi3, grouped, has_snap, in_dtype = check_linear_inputs(y, dictionary, xp, True)
     if support_prior == "common":
         lc = check_float(common_probability, "common_probability", low=0.0, high=1.0, low_inclusive=False)

@@ -16,7 +16,8 @@ coefficient of variance 1 carries the energy of one measurement's mean power).
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+import warnings
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -26,8 +27,8 @@ from sensing import asarray_like, check_bool, check_float, check_int
 
 __all__ = [
     "LOG_PI", "SparsePrior", "IterationInfo", "sigmoid", "logit", "binary_entropy", "cinv_logdet", "take",
-    "precision_update", "support_loglik", "prior_elbo", "noise_update", "admission_threshold",
-    "check_common_options", "check_subspace_options",
+    "precision_update", "support_loglik", "prior_elbo", "prior_elbo_terms", "noise_update", "admission_threshold",
+    "check_common_options", "check_subspace_options", "check_rates_compatible",
 ]
 
 LOG_PI = math.log(math.pi)
@@ -48,7 +49,9 @@ class SparsePrior:
     posterior power per snapshot exceeds about :math:`\beta\hat\sigma^2` (with prior probability
     :math:`\lambda`), a zero coefficient can switch off, and an inactive one is shrunk to a
     variance :math:`\approx\hat\sigma^2\lambda e^{-\kappa}`. With both rates given as numbers they
-    stay fixed, and the ELBO is then non-decreasing (with a fixed support and prior).
+    stay fixed, and the ELBO is then non-decreasing (with a fixed support and a fixed support
+    prior :math:`\pi^B`); with the noise-relative rates the bound itself moves with
+    :math:`\hat\sigma^2` and the reported ELBO can drop by a few per cent.
 
     Parameters
     ----------
@@ -113,7 +116,7 @@ class SparsePrior:
 
 @dataclass(frozen=True)
 class IterationInfo:
-    """What an estimator passes to ``callback`` after every iteration (return True to stop).
+    r"""What an estimator passes to ``callback`` after every iteration (return True to stop).
 
     Attributes
     ----------
@@ -129,6 +132,13 @@ class IterationInfo:
         Wall time since the start [s].
     estimate : array or None
         The current estimate (coefficients or channel, input scale).
+    elbo_terms : dict of str to float, optional
+        The ELBO split into its terms (they sum to ``objective``; normalised units), for the
+        linear estimators: ``"likelihood"`` (:math:`E\ln p(\mathbf y\mid\mathbf x,\gamma)`),
+        ``"entropy_x"`` (:math:`H[q(\mathbf x)]`), ``"noise"`` (:math:`E\ln p(\gamma) + H[q(\gamma)]`),
+        ``"x_prior"``, ``"precision_prior"``, ``"entropy_precision"`` and, with the support layer,
+        ``"support_prior"`` and ``"entropy_support"``. ``sbl(method="fast")`` reports its log
+        evidence as ``"log_evidence"``. Empty where an estimator does not split its objective.
     """
 
     iteration: int
@@ -137,6 +147,7 @@ class IterationInfo:
     noise_variance: float
     elapsed_s: float
     estimate: Any = None
+    elbo_terms: dict = field(default_factory=dict)
 # ---------------------------------------------------------------------------------------------
 # elementwise helpers and the Hermitian inverse
 # ---------------------------------------------------------------------------------------------
@@ -197,21 +208,35 @@ def support_loglik(rho, shape, b, bb):
     return shape * math.log(b / bb) - (b - bb) * rho
 
 
-def prior_elbo(m2, rho, lnrho, a_t, b_t, pit, pib, n_snap, shape, b, bb, layers, xp, sbl_prior=(1e-6, 1e-6)):
-    """ELBO terms of x | rho, rho | s, s and the entropies of q(rho), q(s) (summed over atoms)."""
-    tot = xp.sum(n_snap * (lnrho - LOG_PI) - rho * m2)
+def prior_elbo_terms(m2, rho, lnrho, a_t, b_t, pit, pib, n_snap, shape, b, bb, layers, xp,
+                     sbl_prior=(1e-6, 1e-6)) -> dict:
+    """ELBO terms of x | rho, rho | s, s and the entropies of q(rho), q(s) (each summed over atoms).
+
+    Keys: ``"x_prior"`` (E ln p(x | rho)), ``"precision_prior"`` (E ln p(rho | s)),
+    ``"support_prior"`` (E ln p(s), 3 layers only), ``"entropy_support"`` (H[q(s)], 3 layers only),
+    ``"entropy_precision"`` (H[q(rho)]).
+    """
+    out = {"x_prior": float(xp.sum(n_snap * (lnrho - LOG_PI) - rho * m2))}
     if layers == 3:
         a = shape
-        tot = tot + xp.sum(a * (pit * math.log(b) + (1 - pit) * math.log(bb))
-                           - math.lgamma(a) + (a - 1) * lnrho - (pit * b + (1 - pit) * bb) * rho)
+        out["precision_prior"] = float(xp.sum(a * (pit * math.log(b) + (1 - pit) * math.log(bb)) - math.lgamma(a)
+                                              + (a - 1) * lnrho - (pit * b + (1 - pit) * bb) * rho))
         pb = xp.clip(pib, 1e-300, 1.0)
         qb = xp.clip(1 - pib, 1e-300, 1.0)
-        tot = tot + xp.sum(pit * xp.log(pb) + (1 - pit) * xp.log(qb)) + xp.sum(binary_entropy(pit, xp))
+        out["support_prior"] = float(xp.sum(pit * xp.log(pb) + (1 - pit) * xp.log(qb)))
+        out["entropy_support"] = float(xp.sum(binary_entropy(pit, xp)))
     else:
         a0, b0 = sbl_prior
-        tot = tot + xp.sum(a0 * math.log(b0) - math.lgamma(a0) + (a0 - 1) * lnrho - b0 * rho)
-    tot = tot + xp.sum(a_t - xp.log(b_t) + math.lgamma(a_t) + (1 - a_t) * float(special.digamma(a_t)))
-    return float(tot)
+        out["precision_prior"] = float(xp.sum(a0 * math.log(b0) - math.lgamma(a0) + (a0 - 1) * lnrho - b0 * rho))
+    out["entropy_precision"] = float(xp.sum(a_t - xp.log(b_t) + math.lgamma(a_t)
+                                            + (1 - a_t) * float(special.digamma(a_t))))
+    return out
+
+
+def prior_elbo(m2, rho, lnrho, a_t, b_t, pit, pib, n_snap, shape, b, bb, layers, xp, sbl_prior=(1e-6, 1e-6)):
+    """ELBO terms of x | rho, rho | s, s and the entropies of q(rho), q(s) (summed over atoms)."""
+    return float(sum(prior_elbo_terms(m2, rho, lnrho, a_t, b_t, pit, pib, n_snap, shape, b, bb, layers, xp,
+                                      sbl_prior).values()))
 
 
 def noise_update(n_obs, eres, prior: SparsePrior):
@@ -258,3 +283,33 @@ def check_subspace_options(support_probability, adapt_support, max_support, max_
         prune_threshold=check_float(prune_threshold, "prune_threshold", low=0.0, high=1.0, high_inclusive=False),
         ban_iterations=check_int(ban_iterations, "ban_iterations", low=0),
     )
+
+
+def check_rates_compatible(prior: SparsePrior, support_probability: float, threshold: float, *, raise_error: bool,
+                           what: str) -> None:
+    r"""Reject (or warn about) fixed rates under which no atom can stay active.
+
+    Given :math:`\langle\rho\rangle \ge 0`, the support posterior is at most
+    :math:`\sigma(a\ln(b/\bar b) + \mathrm{logit}\,\lambda)` (the local log-likelihood ratio
+    :math:`a\ln(b/\bar b) - (b - \bar b)\langle\rho\rangle` is largest at zero precision). When that
+    bound is at most ``threshold`` (SC-VBI's ``prune_threshold``; 1/2 for the support of full VBI),
+    every atom is pruned / left out of the support. Only fixed rates are checked (the noise-relative
+    rates give :math:`a\kappa + (1 - a)\,\mathrm{logit}\,\lambda`, which is :math:`\kappa > 0` for the
+    default :math:`a = 1`).
+    """
+    if prior.active_rate is None or threshold <= 0:
+        return
+    a, b, bb = prior.shape, float(prior.active_rate), float(prior.inactive_rate)
+    lam = support_probability
+    val = a * math.log(b / bb) + math.log(lam / (1 - lam))
+    lim = math.log(threshold / (1 - threshold))
+    if val > lim:
+        return
+    pmax = 1.0 / (1.0 + math.exp(-val))
+    msg = (f"fixed prior rates incompatible with the support probability: shape*ln(active_rate/inactive_rate) "
+           f"+ logit(support_probability) = {a:g}*ln({b:g}/{bb:g}) + logit({lam:g}) = {val:.2f} <= "
+           f"logit({threshold:g}) = {lim:.2f}, so q(s=1) <= {pmax:.3g} for every atom and {what}. Raise "
+           f"active_rate/inactive_rate or support_probability, or use the noise-relative rates (active_rate=None).")
+    if raise_error:
+        raise ValueError(msg)
+    warnings.warn(msg, RuntimeWarning, stacklevel=3)
