@@ -240,7 +240,7 @@ def plain(tensor: Array, *, geometry: ArrayGeometry, numerology: Numerology, com
     refine : bool, default=False
         **Extension, not part of PLAIN.** After fusion, re-estimate every object's parameter in
         each dimension from its own component (the other objects projected out through the other
-        two dimensions; single-tone ML within one Rayleigh cell; two Gauss-Seidel sweeps), then
+        two dimensions; single-tone ML within half a Rayleigh cell; two Gauss-Seidel sweeps), then
         refit the gains on the rank-:math:`P` CP model (:mod:`._plain_refine`). It repairs what
         the decoupled stage 2 cannot resolve: objects closer than about half a Rayleigh cell in
         one dimension (merged by the AIC, or pulled by the stronger neighbour's harmonic), which
