@@ -90,7 +90,7 @@ def test_elbo_monotonicity_claims_name_their_conditions():
                 assert "fixed" in sentence or "active_rate" in sentence, (obj.__name__, sentence)
 
 
-def test_elbo_non_decreasing_with_fixed_rates_default_may_drop():
+def test_elbo_non_decreasing_with_fixed_rates():
     phi, y, h, x, idx, s2 = _problem(14, m=64, n=256, k=10, snr_db=30.0)
     fixed = vbi(y, phi, prior=SparsePrior(active_rate=1e-2, inactive_rate=1e-6), method="direct")
     assert np.diff(fixed.elbo).min() > -1e-9 * np.abs(fixed.elbo).max()

@@ -118,7 +118,8 @@ def run_fast_sbl(yn, phin, *, max_iter: int, tol: float, init, callback, xp, sca
         if active.size > 1:          # delete: also when the atom no longer pays its penalty
             dele = -cur + atom_penalty
             gain[active[~re]] = dele[~re]
-            weak = re & (ell(new_alpha[active], active) - cur < dele)
+            weak = np.zeros(active.size, bool)
+            weak[re] = ell(new_alpha[ia], ia) - cur[re] < dele[re]
             gain[active[weak]] = dele[weak]
             new_alpha[active[weak]] = np.inf
 
