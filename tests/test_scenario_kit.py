@@ -173,7 +173,7 @@ def test_isac_modules_import_in_any_order(order):
             "    importlib.import_module(m)\n"
             "from scenarios import _isac_adapters, _isac_sweep\n"
             "assert _isac_sweep.ADAPTERS is _isac_adapters.ADAPTERS\n"
-            "assert list(_isac_adapters.ADAPTERS) == ['fft', 'esprit3d', 'plain'], list(_isac_adapters.ADAPTERS)\n")
+            "assert list(_isac_adapters.ADAPTERS) == ['fft', 'esprit3d', 'plain', 'plain_refined'], list(_isac_adapters.ADAPTERS)\n")
     subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=True, capture_output=True, text=True)
 
 
@@ -187,7 +187,7 @@ def test_scenario_module_imports_no_program():
 
 def test_adapter_table_is_complete_without_the_sweep():
     code = ("import sys\nfrom scenarios._isac_adapters import ADAPTERS\n"
-            "assert list(ADAPTERS) == ['fft', 'esprit3d', 'plain']\n"
+            "assert list(ADAPTERS) == ['fft', 'esprit3d', 'plain', 'plain_refined']\n"
             "assert 'scenarios._isac_sweep' not in sys.modules\n")
     subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=True, capture_output=True, text=True)
 
