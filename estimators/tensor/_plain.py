@@ -80,6 +80,19 @@ FUSIONS = ("omp", "ls")
 SELECTIONS = ("aic", "aic_true_count", "true_count")
 
 
+class PathLengthAlias:
+    """``distances_m``, the deprecated name of a result's ``path_lengths_m``."""
+
+    __slots__ = ()
+
+    @property
+    def distances_m(self):
+        """Deprecated name of :attr:`path_lengths_m` (the one-way path length :math:`c\\tau`, not a range)."""
+        warnings.warn(f"`{type(self).__name__}.distances_m` is deprecated: the value is the one-way path length "
+                      "c*tau; use `path_lengths_m`.", DeprecationWarning, stacklevel=2)
+        return self.path_lengths_m
+
+
 @dataclass(frozen=True)
 class PlainTimings:
     """Wall-clock time per stage [s] (``time.perf_counter``; CuPy work synchronised)."""
@@ -91,7 +104,7 @@ class PlainTimings:
 
 
 @dataclass(frozen=True)
-class PlainResult(HostCopy):
+class PlainResult(PathLengthAlias, HostCopy):
     r"""Paired PLAIN estimates.
 
     Attributes
@@ -143,13 +156,6 @@ class PlainResult(HostCopy):
     deltas: tuple[int, int, int]
     compressed_shape: tuple[int, ...]
     timings: PlainTimings
-
-    @property
-    def distances_m(self):
-        """Deprecated name of :attr:`path_lengths_m` (the one-way path length :math:`c\\tau`, not a range)."""
-        warnings.warn(f"`{type(self).__name__}.distances_m` is deprecated: the value is the one-way path length "
-                      "c*tau; use `path_lengths_m`.", DeprecationWarning, stacklevel=2)
-        return self.path_lengths_m
 
     @property
     def n_objects(self) -> int:

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import math
 import time
-import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -37,7 +36,7 @@ from sensing import (
 )
 
 from ..subspace._esprit import esprit_nd
-from ._plain import plain_iv, sync
+from ._plain import PathLengthAlias, plain_iv, sync
 from ._plain_compression import compress, deltas_iv, steps_iv, tensor_iv
 from ._plain_fusion import dictionary, physical_gains
 from ._plain_modes import (
@@ -52,7 +51,7 @@ __all__ = ["BaselineResult", "sequential_estimator", "joint_esprit_estimator"]
 
 
 @dataclass(frozen=True)
-class BaselineResult(HostCopy):
+class BaselineResult(PathLengthAlias, HostCopy):
     r"""Paired estimates of a PLAIN baseline (same units and conventions as :class:`PlainResult`).
 
     Attributes
@@ -86,13 +85,6 @@ class BaselineResult(HostCopy):
     stage_times_s: tuple
     total_s: float
     details: tuple = ()
-
-    @property
-    def distances_m(self):
-        """Deprecated name of :attr:`path_lengths_m` (the one-way path length :math:`c\\tau`, not a range)."""
-        warnings.warn(f"`{type(self).__name__}.distances_m` is deprecated: the value is the one-way path length "
-                      "c*tau; use `path_lengths_m`.", DeprecationWarning, stacklevel=2)
-        return self.path_lengths_m
 
     @property
     def n_objects(self) -> int:
