@@ -120,6 +120,11 @@ def _ex_root_min_norm(rng):
     return args, dict(kwargs, method="root")
 
 
+def _ex_sls_esprit(rng):
+    args, kwargs = _ex_line(rng)
+    return args, dict(kwargs, method="sls")
+
+
 def _ex_esprit_nd(rng):
     return (_tensor(rng),), dict(n_sources=2, subarray_shape=(4, 4, 3))
 
@@ -206,6 +211,8 @@ REGISTRY: dict[str, Entry] = {
     "root_min_norm": Entry(min_norm, _ex_root_min_norm, "subspace"),
     "esprit": Entry(esprit, _ex_line, "subspace"),
     "unitary_esprit": Entry(unitary_esprit, _ex_line, "subspace"),
+    "sls_esprit": Entry(esprit, _ex_sls_esprit, "subspace"),
+    "sls_unitary_esprit": Entry(unitary_esprit, _ex_sls_esprit, "subspace"),
     "esprit_nd": Entry(esprit_nd, _ex_esprit_nd, "subspace"),
     "omp": Entry(omp, _ex_omp, "subspace"),
     "capon": Entry(capon, _ex_spectrum, "subspace"),
