@@ -5,7 +5,9 @@
 ``data_bits``) and returns the channel NMSE, the BER, the CPU time and, for the sensing methods,
 the scatterer-localisation errors; with ``trace`` also the NMSE and CPU time per iteration.
 The baselines that :mod:`estimators` does not provide live here: the pilot-only per-subcarrier
-LMMSE channel estimate and the per-subcarrier LMMSE detector.
+LMMSE channel estimate, the orthogonal-pilot LMMSE estimate with delay-window interpolation, the
+per-subcarrier LMMSE detector, and the proposed method's categorical (mean-field) detector run on
+a given channel (the perfect-CSI reference).
 """
 
 from __future__ import annotations
@@ -49,6 +51,63 @@ def _lmmse_detect(h_est, y, pm, noise_var, config):
     return hard_decision(est, config.modulation, config.order)
 
 
+def _categorical_detect(h_est, y, pm, noise_var, config, *, max_sweeps=30):
+    r"""The proposed method's data detector with a given channel -> labels (K, n_data).
+
+    The same mathematics as the data factor of the BiSVBI E-step (:mod:`estimators.bayes`,
+    arXiv:2502.00811, Sec. IV; ``BilinearEngine.lmmse_init`` / ``data_update``), re-implemented
+    here with public helpers because the estimator exposes no stand-alone detector: start
+    :math:`q(s)` from soft LMMSE detection (categorical posteriors of the biased LMMSE output,
+    :math:`\mathcal{CN}(b\chi, b(1-b))`), then mean-field sweeps, users in turn,
+
+    .. math::
+        q(s_{k,n,t} = \chi) \propto \exp\!\big(-\sigma^{-2}[|\chi|^2\lVert\mathbf h_{k,n}\rVert^2
+        - 2\mathrm{Re}\{\chi^*\mathbf h_{k,n}^H(\mathbf y_{n,t}
+        - \textstyle\sum_{j\ne k}\mathbf h_{j,n}\langle s_{j,n,t}\rangle)\}]\big),
+
+    until the MAP decisions stop changing (at most ``max_sweeps``). With the true channel (no
+    channel uncertainty, the trace term is 0) and the true noise level this is the proposed
+    method's detector with perfect CSI, the reference its BER is bounded by.
+    """
+    pts = constellation(config.modulation, config.order)
+    pabs = np.abs(pts) ** 2
+    k = h_est.shape[0]
+    hn = np.transpose(h_est, (2, 1, 0))                                       # (N, M, K)
+    hh = np.conj(np.transpose(hn, (0, 2, 1)))                                 # (N, K, M)
+    g = hh @ hn                                                               # (N, K, K)
+    w = np.linalg.solve(g + noise_var * np.eye(k)[None], hh)                  # (N, K, M)
+    ys = np.transpose(y, (1, 0, 2))                                           # (N, M, T)
+    dn, dt = np.nonzero(~pm)
+    xh = (w @ ys)[dn, :, dt].T                                                # (K, n_data)
+    bias = np.real(np.einsum("nkm,nmk->nk", w, hn))[dn].T                     # (K, n_data)
+    var = np.maximum(bias * (1 - bias), 1e-6)
+    if not (np.all(np.isfinite(xh)) and np.all(np.isfinite(g))):
+        return None
+    lg = -np.abs(xh[:, :, None] - bias[:, :, None] * pts) ** 2 / var[:, :, None]
+    lg -= lg.max(axis=2, keepdims=True)
+    pr = np.exp(lg)
+    pr /= pr.sum(axis=2, keepdims=True)
+    ms = pr @ pts                                                             # (K, n_data)
+    f = (hh @ ys)[dn, :, dt].T                                                # (K, n_data)
+    gd = g[dn]                                                                # (n_data, K, K)
+    eh = np.real(np.einsum("dkk->kd", gd))                                    # (K, n_data)
+    labels = np.argmax(pr, axis=2)
+    for _ in range(max_sweeps):
+        for kk in range(k):
+            proj = f[kk] - sum(gd[:, kk, j] * ms[j] for j in range(k) if j != kk)
+            lg = -(pabs[None, :] * eh[kk][:, None] - 2 * np.real(np.conj(pts)[None, :] * proj[:, None])) / noise_var
+            lg -= lg.max(axis=1, keepdims=True)
+            p = np.exp(lg)
+            p /= p.sum(axis=1, keepdims=True)
+            pr[kk] = p
+            ms[kk] = p @ pts
+        new = np.argmax(pr, axis=2)
+        if np.array_equal(new, labels):
+            break
+        labels = new
+    return np.argmax(pr, axis=2)
+
+
 def _pilot_lmmse(ds):
     """Per-subcarrier linear LMMSE from the pilots (i.i.d. channel prior, true noise level)."""
     y, s, pm = ds.received, ds.symbols, ds.pilot_mask
@@ -61,6 +120,69 @@ def _pilot_lmmse(ds):
         sn = s[:, n, tt]
         out[:, :, n] = (y[:, n, tt] @ np.conj(sn.T) @ np.linalg.inv(sn @ np.conj(sn.T) + ds.noise_variance / p
                                                                     * np.eye(k))).T
+    return out
+
+
+def orthogonal_pilot_owner(n_subcarriers, n_pilot_symbols, n_users):
+    r"""The user that owns each pilot RE of the orthogonal design, shape (N, T_p): RE
+    :math:`(n, t)` goes to user :math:`(n T_p + t) \bmod K` (disjoint REs; with :math:`T_p \ge K` every
+    user has a pilot on every subcarrier, with fewer a comb)."""
+    n, t = np.meshgrid(np.arange(n_subcarriers), np.arange(n_pilot_symbols), indexing="ij")
+    return (n * n_pilot_symbols + t) % n_users
+
+
+def _delay_window(ds):
+    """Per-user delay window [tau_lo, tau_hi] [s] from what the receiver knows: the nominal user
+    positions, the scatterer region, the clock-offset spec and the position-error std (3 sigma)."""
+    from sensing import SPEED_OF_LIGHT as c
+
+    cfg, geo = ds.config, ds.geometry
+    users = np.asarray(geo.nominal_user_positions_m, float)
+    box = np.asarray(cfg.scatterer_region_m, float)
+    corners = np.array([[box[i, 0], box[j, 1], box[l, 2]] for i in (0, 1) for j in (0, 1) for l in (0, 1)])
+    margin = cfg.max_time_offset_s + 3 * np.sqrt(3) * cfg.position_error_std_m / c
+    lo = np.linalg.norm(users, axis=1) / c - margin
+    far = np.linalg.norm(users[:, None] - corners[None], axis=-1) + np.linalg.norm(corners, axis=-1)[None]
+    hi = np.maximum(far.max(axis=1), np.linalg.norm(users, axis=1)) / c + margin
+    return lo, hi
+
+
+def _orthogonal_pilot_lmmse(ds):
+    r"""Channel LMMSE with orthogonal pilots (the textbook baseline; a different pilot design from
+    the frame's, so the pilot REs are re-synthesised).
+
+    Pilot REs are split among the users (:func:`orthogonal_pilot_owner`), each RE carrying one
+    user's QPSK pilot at power :math:`K` (the same pilot energy per user and the same total power
+    per RE as the frame's superimposed random pilots), with the frame's own noise on those REs;
+    the data REs are the frame's. Per user and antenna the channel across subcarriers gets the
+    robust LMMSE interpolator of a uniform power-delay profile on the delay window the receiver
+    knows from the geometry (:func:`_delay_window`; Li, Cimini, Sollenberger, IEEE Trans. Commun.
+    46(7), 1998), :math:`R_{nn'} = e^{-j2\pi(f_n-f_{n'})	au_c}\,\mathrm{sinc}((f_n-f_{n'})\Delta	au)`,
+    with the true noise level and the per-user power estimated from the pilots.
+    """
+    cfg, h, pm = ds.config, ds.channels, ds.pilot_mask
+    k, m, n = h.shape
+    tp = cfg.n_pilot_symbols
+    s2 = ds.noise_variance
+    noise = ds.received[:, :, :tp] - np.einsum("kmn,knt->mnt", h, ds.symbols[:, :, :tp])
+    owner = orthogonal_pilot_owner(n, tp, k)
+    # each user's pilot: the frame's QPSK pilot on the REs it owns, scaled to power K
+    sp = np.sqrt(k) * np.take_along_axis(ds.symbols[:, :, :tp], owner[None], axis=0)[0]   # (N, T_p)
+    h_own = np.transpose(h, (0, 2, 1))[owner, np.arange(n)[:, None]]          # (N, T_p, M)
+    y = np.transpose(h_own, (2, 0, 1)) * sp[None] + noise                     # (M, N, T_p)
+    f = np.asarray(cfg.numerology.subcarrier_frequencies_hz, float)
+    lo, hi = _delay_window(ds)
+    out = np.zeros_like(h)
+    for u in range(k):
+        cnt = (owner == u).sum(axis=1)                                        # REs per subcarrier
+        obs = np.flatnonzero(cnt)
+        z = np.sum(np.where(owner == u, y * np.conj(sp) / k, 0), axis=2)[:, obs] / cnt[obs]   # LS, (M, |O|)
+        nv = s2 / (k * cnt[obs])                                              # LS noise variance
+        p = max(float(np.mean(np.abs(z) ** 2) - np.mean(nv)), 1e-3 * float(np.mean(nv)))
+        df = f[:, None] - f[None, :]
+        r = np.exp(-2j * np.pi * df * (lo[u] + hi[u]) / 2) * np.sinc(df * (hi[u] - lo[u]))
+        a = p * r[np.ix_(obs, obs)] + np.diag(nv)
+        out[u] = (p * r[:, obs] @ np.linalg.solve(a, z.T)).T
     return out
 
 
@@ -114,8 +236,11 @@ def run_method(method, ds, xp, trace=False):
     y = asarray_like(ds.received, xp)
     scat = None
     if method == "perfect_csi":
-        labels = _lmmse_detect(h, ds.received, ds.pilot_mask, ds.noise_variance, config)
+        labels = _categorical_detect(h, ds.received, ds.pilot_mask, ds.noise_variance, config)
         h_est = h
+    elif method == "orth_lmmse":
+        h_est = _orthogonal_pilot_lmmse(ds)
+        labels = _lmmse_detect(h_est, ds.received, ds.pilot_mask, ds.noise_variance, config)
     elif method == "pilot_lmmse":
         h_est = _pilot_lmmse(ds)
         labels = _lmmse_detect(h_est, ds.received, ds.pilot_mask, ds.noise_variance, config)

@@ -134,6 +134,7 @@ METHOD_STYLES: dict[str, MethodStyle] = {
     "random_init": MethodStyle("random init", "#8c564b", "<"),
     "pilot_vbi": MethodStyle("pilot-only SC-VBI", "#e377c2", "P"),
     "pilot_lmmse": MethodStyle("pilot-only LMMSE", "#bcbd22", "h"),
+    "orth_lmmse": MethodStyle("orthogonal-pilot LMMSE", "#17becf", ">"),
     # site-specific CSI feedback (site-csi)
     "sifo": MethodStyle("SiFo (model + memory)", "#000080", "o"),
     "sifo_knn": MethodStyle("SiFo kNN only", "#1f77b4", "s"),
