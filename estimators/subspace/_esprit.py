@@ -556,7 +556,7 @@ def unitary_esprit(data: Array, *, n_sources: int | None = None, geometry: Array
 
 def esprit_nd(tensor: Array, *, n_sources: int | None = None, n_dims: int | None = None,
               subarray_shape=None, snapshots: bool = False, covariance: bool = False, shape=None,
-              unitary: bool = True, forward_backward: bool = False, method: str = "ls",
+              unitary: bool = True, forward_backward: bool = False, method: str | None = None,
               subspace_method: str = "auto", pairing: str = "schur") -> MultiEstimate:
     r"""R-D (e.g. 3-D antenna x subcarrier x symbol) ESPRIT with automatic pairing.
 
@@ -595,8 +595,16 @@ def esprit_nd(tensor: Array, *, n_sources: int | None = None, n_dims: int | None
         R-D ESPRIT.
     forward_backward : bool, default=False
         Forward-backward averaging for the standard variant (ignored when ``unitary``).
-    method : {"ls", "tls"}, default="ls"
-        Shift-equation solver.
+    method : {"ls", "tls"}, optional
+        Shift-equation solver; default ``"tls"`` for the unitary variant and ``"ls"`` for the
+        standard one, by measurement (as :func:`unitary_esprit`): the real equations have
+        eigenvalues :math:`\tan(\mu_r/2)`, and LS degrades as :math:`|\mu_r|\to\pi`. Monte Carlo,
+        RMSE / standard LS ESPRIT's on the same trials: R = 1, M = 64, N = 200, 0 dB,
+        :math:`\mu = (-2.9, 0.3, 3.0)`, 60 trials: LS 19 / 1.0 / 29, TLS 1.0 / 1.0 / 1.0; 2-D
+        10 x 10 single snapshot, (6, 6) subarrays, 0 dB per element, three sources each with a
+        :math:`|\mu_r| \ge 2.9`, 150 trials, at those four entries: LS 1.5 / 2.2 / 1.9 / 1.4, TLS 1.0 /
+        1.0 / 1.0 / 1.0. (Unitary still trails standard ESPRIT by about 1.4-1.6x at the two
+        inner entries :math:`\mu = 0.4, 0.3` of that case, with LS and TLS alike.)
     subspace_method : {"auto", "eigh", "iterative", "fft"}, default="auto"
         Signal-subspace solver. "fft" (NumPy, one snapshot, ``subarray_shape`` and ``n_sources``
         given) never forms the smoothed matrix: the leading eigenvectors of the
@@ -657,6 +665,8 @@ def esprit_nd(tensor: Array, *, n_sources: int | None = None, n_dims: int | None
     check_bool(snapshots, "snapshots")
     check_bool(covariance, "covariance")
     check_bool(forward_backward, "forward_backward")
+    if method is None:
+        method = "tls" if unitary else "ls"
     check_choice(method, "method", _LSQ)
     check_choice(pairing, "pairing", _PAIRINGS)
     if n_dims is None:
