@@ -178,6 +178,83 @@ def array_power(u, pos_k, dirs, xp):
     return xp.concat(parts, axis=-1)
 
 
+def lattice_coordinates(positions, rtol: float = 1e-9):
+    """Whether the elements lie on a complete rectangular-index lattice in some plane.
+
+    Positions (M, 3) [any unit] equal to :math:`\mathbf p_0 + i\,\mathbf v_1 + j\,\mathbf v_2`,
+    :math:`i < n_1`, :math:`j < n_2`, every lattice point once (any orientation of the plane,
+    any element order, also oblique lattices). The steps are the two successive minima of the
+    differences to the first element (the shortest one, then the shortest one not parallel to
+    it; in 2-D these form a basis of the lattice they generate), checked by exact integer
+    reconstruction. Returns ``(order, n1, n2, v1, v2)`` with ``order[m] = i_m * n2 + j_m``, or
+    ``None`` (not planar, not a lattice, incomplete, or fewer than 2 points per direction).
+    """
+    pos = np.asarray(positions, dtype=np.float64)
+    if pos.ndim != 2 or pos.shape[1] != 3 or pos.shape[0] < 4:
+        return None
+    d = pos - pos[0]
+    scale = float(np.max(np.linalg.norm(d, axis=1)))
+    if scale == 0.0:
+        return None
+    tol = rtol * scale
+    nrm = np.linalg.norm(d, axis=1)
+    cand = np.flatnonzero(nrm > tol)
+    v1 = d[cand[np.argmin(nrm[cand])]]
+    perp = np.linalg.norm(np.cross(d, v1), axis=1) / np.linalg.norm(v1)
+    cand2 = np.flatnonzero(perp > tol)
+    if cand2.size == 0:
+        return None
+    v2 = d[cand2[np.argmin(nrm[cand2])]]
+    basis = np.stack([v1, v2], axis=1)                                     # (3, 2)
+    coef, *_ = np.linalg.lstsq(basis, d.T, rcond=None)                     # (2, M)
+    ij = np.rint(coef)
+    if np.max(np.abs(basis @ ij - d.T)) > tol:
+        return None
+    ij = (ij - ij.min(axis=1, keepdims=True)).astype(np.int64)
+    n1, n2 = int(ij[0].max()) + 1, int(ij[1].max()) + 1
+    order = ij[0] * n2 + ij[1]
+    if n1 < 2 or n2 < 2 or n1 * n2 != pos.shape[0] or np.unique(order).size != order.size:
+        return None
+    return order, n1, n2, v1, v2
+
+
+def lattice_power(u, lattice, k_wave, az, el, xp):
+    """Separable az/el power of a lattice array (:func:`lattice_coordinates`) -> (B, G_az, G_el).
+
+    With :math:`\mathbf a_m = e^{jk\mathbf p_m\cdot\mathbf d}` and
+    :math:`\mathbf p_m = \mathbf p_0 + i\mathbf v_1 + j\mathbf v_2`, :math:`\mathbf a = e^{jk\mathbf p_0\cdot\mathbf d}
+    \,\mathbf a_1(\alpha)\otimes\mathbf a_2(\beta)`, :math:`\alpha = k\mathbf v_1\cdot\mathbf d`,
+    :math:`\beta = k\mathbf v_2\cdot\mathbf d`; the common phase drops out of the power, and per grid
+    point only :math:`n_1 + n_2` exponentials are taken (the general kernel takes M): the
+    contraction over the second lattice index is one matrix product for all points of a chunk.
+    """
+    order, n1, n2, v1, v2 = lattice
+    bsz, m, r = u.shape
+    inv = np.argsort(order)
+    ul = xp.take(u, asarray_like(inv, xp, dtype=xp.int64), axis=1)          # lattice order i * n2 + j
+    ut = xp.reshape(xp.moveaxis(xp.reshape(ul, (bsz, n1, n2, r)), 2, 0), (n2, bsz * n1 * r))
+    g_az, g_el = az.shape[0], el.shape[0]
+    aa = xp.reshape(xp.broadcast_to(az[:, None], (g_az, g_el)), (-1,))
+    ee = xp.reshape(xp.broadcast_to(el[None, :], (g_az, g_el)), (-1,))
+    dx, dy, dz = xp.cos(ee) * xp.cos(aa), xp.cos(ee) * xp.sin(aa), xp.sin(ee)
+    alpha = k_wave * (float(v1[0]) * dx + float(v1[1]) * dy + float(v1[2]) * dz)
+    beta = k_wave * (float(v2[0]) * dx + float(v2[1]) * dy + float(v2[2]) * dz)
+    i1 = xp.astype(xp.arange(n1, dtype=xp.float64), xp.complex128)
+    i2 = xp.astype(xp.arange(n2, dtype=xp.float64), xp.complex128)
+    n_g = g_az * g_el
+    step = max(1, _CHUNK // max(bsz * n1 * r, n2, 1))
+    parts = []
+    for lo in range(0, n_g, step):
+        hi = min(lo + step, n_g)
+        e2 = xp.exp(-1j * (xp.astype(beta[lo:hi], xp.complex128)[:, None] * i2[None, :]))    # (Gc, n2)
+        w = xp.reshape(e2 @ ut, (hi - lo, bsz, n1, r))
+        e1 = xp.exp(-1j * (xp.astype(alpha[lo:hi], xp.complex128)[:, None] * i1[None, :]))   # (Gc, n1)
+        g = xp.sum(e1[:, None, :, None] * w, axis=2)                                        # (Gc, B, r)
+        parts.append(xp.sum(xp.real(g * xp.conj(g)), axis=-1))
+    h = xp.concat(parts, axis=0) if len(parts) > 1 else parts[0]                            # (G, B)
+    return xp.reshape(xp.matrix_transpose(h), (bsz, g_az, g_el))
+
+
 def separable_power(u, factors, xp):
     """h = sum_k |(A_1 (x) ... (x) A_R)^H u_k|^2 on the product grid, by mode products.
 

@@ -48,6 +48,8 @@ from ._grid_search import (
     find_peaks,
     grid_boundary,
     grid_step,
+    lattice_coordinates,
+    lattice_power,
     newton_refine,
     optional_geometry,
     separable_power,
@@ -353,6 +355,8 @@ def music_2d(data: Array, *, n_sources: int, geometry: ArrayGeometry, wavelength
         nr, nc = geometry.shape
         dr, dc = geometry.spacing_m
         h = upa_power(u, nr, nc, 2 * math.pi * dr / lam, 2 * math.pi * dc / lam, az, el, xp)
+    elif (lat := lattice_coordinates(geometry.positions_m)) is not None:
+        h = lattice_power(u, lat, 2 * math.pi / lam, az, el, xp)
     else:
         pos_k = geometry.positions_m * (2 * math.pi / lam)
         aa = xp.reshape(xp.broadcast_to(az[:, None], (az.shape[0], el.shape[0])), (-1,))
