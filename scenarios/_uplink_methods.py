@@ -157,10 +157,10 @@ def _orthogonal_pilot_lmmse(ds):
     the data REs are the frame's. Per user and antenna the channel across subcarriers gets the
     robust LMMSE interpolator of a uniform power-delay profile on the delay window the receiver
     knows from the geometry (:func:`_delay_window`; Li, Cimini, Sollenberger, IEEE Trans. Commun.
-    46(7), 1998), :math:`R_{nn'} = e^{-j2\pi(f_n-f_{n'})	au_c}\,\mathrm{sinc}((f_n-f_{n'})\Delta	au)`,
+    46(7), 1998), :math:`R_{nn'} = e^{-j2\pi(f_n-f_{n'})\tau_c}\,\mathrm{sinc}((f_n-f_{n'})\Delta\tau)`,
     with the true noise level and the per-user power estimated from the pilots.
     """
-    cfg, h, pm = ds.config, ds.channels, ds.pilot_mask
+    cfg, h = ds.config, ds.channels
     k, m, n = h.shape
     tp = cfg.n_pilot_symbols
     s2 = ds.noise_variance

@@ -86,7 +86,7 @@ Baseline fairness and ablations (measured on the ``--quick`` preset, seed 0, CPU
   (``common_probability`` 0.1); on the quick preset at 10 dB its noise estimate is 0.99x the
   true value (3 trials) and common_probability in {0.1, 0.02, 0.005} changes its NMSE by under
   0.5 dB (-28.1 / -28.6 / -28.3 dB), so it is not tuned further here. (The lambda = 0.05
-  overfit at N = 1024 in issue 12 is the stand-alone ``estimators.vbi`` default, not used by
+  overfit at N = 1024 is the stand-alone ``estimators.vbi`` default, not used by
   this scenario.)
 * Common-support layer: ``iid`` equals ``proposed`` (-20.69 vs -20.71 dB, 4 trials at 0 dB):
   with two users and visibility 0.6 few scatterers are shared, and each user's own frame

@@ -1,4 +1,4 @@
-"""BiSVBI and EM-Turbo-BiSVBI on small uplink scenes (issue 5)."""
+"""BiSVBI and EM-Turbo-BiSVBI on small uplink scenes."""
 
 from __future__ import annotations
 

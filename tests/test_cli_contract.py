@@ -1,4 +1,4 @@
-"""The `subsense` command-line contract (issue 11): every failure is one line on stderr and exit
+"""The `subsense` command-line contract: every failure is one line on stderr and exit
 status 2 (never a traceback), a broken stdout pipe exits quietly, `--config FILE.toml` maps onto
 each scenario's frozen configuration and is written back as `config.toml`, `--version`."""
 

@@ -1,4 +1,4 @@
-"""R-D Unitary ESPRIT (``esprit_nd``) near mu = +-pi, issue 12.
+"""R-D Unitary ESPRIT (``esprit_nd``) near mu = +-pi.
 
 The real invariance equations K1 E Upsilon_r = K2 E of every dimension have eigenvalues
 tan(mu_r/2), which diverge as |mu_r| -> pi: like 1-D ``unitary_esprit``, the LS solve is then far

@@ -1,4 +1,4 @@
-"""Structured least squares ESPRIT (Haardt, IEEE Trans. SP 45(3), 1997), issue 12.
+"""Structured least squares ESPRIT (Haardt, IEEE Trans. SP 45(3), 1997).
 
 ``method="sls"``: one Gauss-Newton step of the structured LS problem from the LS solution.
 Tests: exact on noiseless data, batch == single calls, and Monte Carlo RMSE between the CRB and

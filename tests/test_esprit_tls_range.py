@@ -1,4 +1,4 @@
-"""TLS ESPRIT over the whole valid (M, K) range, 1 <= K <= M - 1 (issue 12).
+"""TLS ESPRIT over the whole valid (M, K) range, 1 <= K <= M - 1.
 
 The shift equations have M - 1 rows and 2K columns; with 2K > M - 1 the economy SVD has fewer than
 2K right singular vectors and TLS failed with ``LinAlgError`` (e.g. M = 6, K = 3).

@@ -1,6 +1,6 @@
 """Figures a referee accepts: one style per method across scenarios, legends outside the data,
 P_D beside a detection-conditioned RMSE, the BER floor instead of a 1e-6 placeholder, integer
-ticks on counting axes, captions beside the figures, snake_case HDF5 keys (issue 11).
+ticks on counting axes, captions beside the figures, snake_case HDF5 keys.
 
 One small --quick run per scenario (about 25 s together); the figures are caught on their way
 to ``save_figure``.

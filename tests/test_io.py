@@ -512,7 +512,7 @@ def test_octave_reads_complex_datasets(tmp_path):
     reversed (column-major), so x(:) in Octave is NumPy's C-order ravel.
     """
     ds = _flagship_dataset()
-    path = save_dataset(tmp_path / "dataset.h5", ds, seed=11)
+    save_dataset(tmp_path / "dataset.h5", ds, seed=11)
     script = tmp_path / "read.m"
     script.write_text(
         "s = load('-hdf5', 'dataset.h5');\n"

@@ -1,4 +1,4 @@
-"""General planar fast path of music_2d (issue 12): any array on a complete rectangular lattice
+"""General planar fast path of music_2d: any array on a complete rectangular lattice
 in some plane (any orientation, any element order) takes the separable lattice path; it must give
 the spectrum of the general steering kernel (to 1e-10) and the same estimates."""
 

@@ -1,4 +1,4 @@
-"""MUSIC peak search at the grid ends, `resolved` and `peak_indices` (issue 12).
+"""MUSIC peak search at the grid ends, `resolved` and `peak_indices`.
 
 A ULA's spectrum in azimuth is always stationary at +-90 deg (d sin(theta)/d theta = 0): the end
 points of an azimuth grid are not local maxima. A frequency grid of one full period wraps around.
@@ -8,7 +8,7 @@ import warnings
 
 import numpy as np
 
-from estimators import SubspaceWarning, min_norm, music, music_nd
+from estimators import min_norm, music, music_nd
 from sensing import steering_vector, ula
 
 

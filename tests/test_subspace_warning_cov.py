@@ -1,4 +1,4 @@
-"""The coherence / weak-source warning also for covariance input (issue 12)."""
+"""The coherence / weak-source warning also for covariance input."""
 
 import warnings
 

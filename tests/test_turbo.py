@@ -1,4 +1,4 @@
-"""Module B (sum-product on the support prior) and Turbo-VBI (issue 5)."""
+"""Module B (sum-product on the support prior) and Turbo-VBI."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Unitary ESPRIT near mu = +-pi (end-fire), issue 12.
+"""Unitary ESPRIT near mu = +-pi (end-fire).
 
 The real invariance equation K1 E Upsilon = K2 E (Haardt & Nossek 1995) has eigenvalues
 tan(mu/2), which diverge at |mu| -> pi: the LS solve (K1 E near rank-deficient along those

@@ -1,4 +1,4 @@
-"""Uplink multi-user geometry and the location-domain dictionary (issue 5)."""
+"""Uplink multi-user geometry and the location-domain dictionary."""
 
 from __future__ import annotations
 

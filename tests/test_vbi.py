@@ -1,4 +1,4 @@
-"""SBL, full-inverse VBI and SC-VBI on the complex linear model (issue 5)."""
+"""SBL, full-inverse VBI and SC-VBI on the complex linear model."""
 
 from __future__ import annotations
 

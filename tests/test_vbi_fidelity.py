@@ -1,4 +1,4 @@
-"""Fidelity of the variational-Bayes family against oracle references (issue 12, "Variational Bayes").
+"""Fidelity of the variational-Bayes family against oracle references.
 
 Each test here failed before its fix: SBL's noise fit, the ELBO report, off-support variances,
 incompatible fixed rates, SC-VBI on coherent dictionaries, warm starts.

@@ -1,4 +1,4 @@
-"""
+r"""
 Conventions checked in code: steering, delay and Doppler phases, city CSI
 ==========================================================================
 

@@ -179,7 +179,7 @@ def array_power(u, pos_k, dirs, xp):
 
 
 def lattice_coordinates(positions, rtol: float = 1e-9):
-    """Whether the elements lie on a complete rectangular-index lattice in some plane.
+    r"""Whether the elements lie on a complete rectangular-index lattice in some plane.
 
     Positions (M, 3) [any unit] equal to :math:`\mathbf p_0 + i\,\mathbf v_1 + j\,\mathbf v_2`,
     :math:`i < n_1`, :math:`j < n_2`, every lattice point once (any orientation of the plane,
@@ -219,7 +219,7 @@ def lattice_coordinates(positions, rtol: float = 1e-9):
 
 
 def lattice_power(u, lattice, k_wave, az, el, xp):
-    """Separable az/el power of a lattice array (:func:`lattice_coordinates`) -> (B, G_az, G_el).
+    r"""Separable az/el power of a lattice array (:func:`lattice_coordinates`) -> (B, G_az, G_el).
 
     With :math:`\mathbf a_m = e^{jk\mathbf p_m\cdot\mathbf d}` and
     :math:`\mathbf p_m = \mathbf p_0 + i\mathbf v_1 + j\mathbf v_2`, :math:`\mathbf a = e^{jk\mathbf p_0\cdot\mathbf d}
@@ -620,7 +620,7 @@ class LineGrid:
             self.search = grid
             self.model = GeometryModel(geometry, lam, xp, elevation=el0)
         # a full-period grid (mu in [-pi, pi), or azimuth all round) wraps; any other 1-D grid has
-        # end points that are not local maxima (issue 12: +-90 deg of a ULA is always stationary)
+        # end points that are not local maxima (+-90 deg of a ULA is always stationary)
         self.boundary = grid_boundary(grid, xp)
 
     def power(self, u):
