@@ -2,7 +2,8 @@
 """Subspace-estimator benchmark: wall time and RMSE, side by side with plain NumPy references.
 
 Cases: 1-D MUSIC (ULA M = 16, 64, 256; N = 200; K = 3; 3600-point grid), root-MUSIC and
-ESPRIT (M = 16, 64), 2-D MUSIC (8x8 URA, 181x181 grid), angle x delay MUSIC on a smoothed OFDM
+ESPRIT (M = 16, 64), 2-D MUSIC (8x8 URA, 181x181 grid; the same array in the x-y plane and
+rotated, i.e. the planar-lattice kernel, against the y-z UPA kernel and the general one), angle x delay MUSIC on a smoothed OFDM
 tensor (16 antennas x 64 subcarriers), and batches of 1000 trials against a loop of single calls.
 
 References: the textbook noise-subspace forms in plain vectorised NumPy (full ``eigh``,
@@ -50,7 +51,7 @@ except ImportError:  # pragma: no cover
     threadpool_limits = None
 
 import estimators as est  # noqa: E402
-from sensing import steering_vector, ula, upa  # noqa: E402
+from sensing import custom_array, steering_vector, ula, upa  # noqa: E402
 
 warnings.simplefilter("ignore", est.SubspaceWarning)
 
@@ -221,6 +222,33 @@ def case_music_2d(rng, trials, repeat):
            np.rad2deg(np.sqrt(np.mean((tb - truth) ** 2))))
 
 
+def case_music_2d_lattice(rng, repeat):
+    """2-D MUSIC, 8x8 array, 181x181 grid: y-z UPA kernel vs planar-lattice kernel vs general kernel."""
+    g = upa(8, 8, 0.5)
+    base = g.positions_m
+    ax = np.array([1.0, 0.3, -0.5]) / np.linalg.norm([1.0, 0.3, -0.5])
+    kx = np.array([[0, -ax[2], ax[1]], [ax[2], 0, -ax[0]], [-ax[1], ax[0], 0]])
+    rot = np.eye(3) + np.sin(0.7) * kx + (1 - np.cos(0.7)) * kx @ kx
+    geos = {"y-z UPA (UPA kernel)": g,
+            "x-y UPA (lattice kernel)": custom_array(np.c_[base[:, 1], base[:, 2], np.zeros(64)]),
+            "rotated UPA (lattice kernel)": custom_array(base @ rot.T + np.array([0.3, -1.0, 2.0]))}
+    az, el = np.deg2rad(np.array([-25.2, 14.6])), np.deg2rad(np.array([10.3, -20.7]))
+    grid = np.linspace(-np.pi / 2, np.pi / 2, 181)
+    # a non-lattice array of 64 elements (the rotated UPA, slightly perturbed) takes the general kernel
+    general = custom_array(geos["rotated UPA (lattice kernel)"].positions_m + 1e-3 * rng.standard_normal((64, 3)))
+    geos["perturbed rotated (general kernel)"] = general
+    for n_b in (1, 8):
+        case = f"2-D MUSIC, planar lattice, B={n_b}"
+        base_ms = None
+        for name, geo in geos.items():
+            x = steering_vector(geo, az, el, wavelength_m=1.0) @ cnoise(rng, (n_b, 2, 200)) + cnoise(rng, (n_b, 64, 200))
+            xi = x[0] if n_b == 1 else x
+            ms = timeit(lambda: est.music_2d(xi, n_sources=2, geometry=geo, wavelength_m=1.0, azimuth_grid_rad=grid,
+                                             elevation_grid_rad=grid, return_spectrum=False), repeat)
+            base_ms = ms if base_ms is None else base_ms
+            report(case, f"{name} {ms / base_ms:.2f}x", ms, None)
+
+
 def case_angle_delay(rng, trials, repeat):
     """Single OFDM snapshot, 16 antennas x 64 subcarriers, 2-D smoothing (8, 32)."""
     m, nk, df = 16, 64, 120e3
@@ -355,6 +383,7 @@ def main(argv=None) -> int:
     case_music_1d(rng, args.trials, args.repeat, pra)
     case_root_esprit(rng, args.trials, args.repeat)
     case_music_2d(rng, args.trials, args.repeat)
+    case_music_2d_lattice(rng, args.repeat)
     case_angle_delay(rng, args.trials, args.repeat)
     case_batches(rng, args.batch, args.repeat)
     return 0

@@ -48,6 +48,7 @@ from ._covariance import (
 )
 from ._kernels import (
     array_power_kernel,
+    lattice_power_kernel,
     newton_geometry_kernel,
     newton_trig_kernel,
     top_peaks_kernel,
@@ -218,19 +219,35 @@ def lattice_coordinates(positions, rtol: float = 1e-9):
     return order, n1, n2, v1, v2
 
 
-def lattice_power(u, lattice, k_wave, az, el, xp):
+def lattice_power(u, lattice, k_wave, az, el, xp, *, use_kernel: bool = True):
     r"""Separable az/el power of a lattice array (:func:`lattice_coordinates`) -> (B, G_az, G_el).
 
     With :math:`\mathbf a_m = e^{jk\mathbf p_m\cdot\mathbf d}` and
     :math:`\mathbf p_m = \mathbf p_0 + i\mathbf v_1 + j\mathbf v_2`, :math:`\mathbf a = e^{jk\mathbf p_0\cdot\mathbf d}
     \,\mathbf a_1(\alpha)\otimes\mathbf a_2(\beta)`, :math:`\alpha = k\mathbf v_1\cdot\mathbf d`,
-    :math:`\beta = k\mathbf v_2\cdot\mathbf d`; the common phase drops out of the power, and per grid
-    point only :math:`n_1 + n_2` exponentials are taken (the general kernel takes M): the
-    contraction over the second lattice index is one matrix product for all points of a chunk.
+    :math:`\beta = k\mathbf v_2\cdot\mathbf d`; the common phase drops out of the power.
+    NumPy input (with ``use_kernel``) runs
+    :func:`~estimators.subspace._kernels.lattice_power_kernel`: two exponentials per grid point
+    and a nested Horner over the two lattice indices. Other namespaces (and ``use_kernel=False``,
+    the kernel's twin) take :math:`n_1 + n_2` exponentials per point and contract the second
+    lattice index by one matrix product for all points of a chunk.
     """
     order, n1, n2, v1, v2 = lattice
     bsz, m, r = u.shape
     inv = np.argsort(order)
+    if use_kernel and is_numpy_namespace(xp):
+        ul = np.ascontiguousarray(np.reshape(np.take(np.asarray(u, dtype=np.complex128), inv, axis=1),
+                                             (bsz, n1, n2, r)))
+        ce, se = np.cos(el), np.sin(el)
+        ca, sa = np.cos(az), np.sin(az)
+        alpha = np.ascontiguousarray(k_wave * (ce[:, None] * (float(v1[0]) * ca + float(v1[1]) * sa)[None, :]
+                                               + (float(v1[2]) * se)[:, None]))             # (G_el, G_az)
+        beta = np.ascontiguousarray(k_wave * (ce[:, None] * (float(v2[0]) * ca + float(v2[1]) * sa)[None, :]
+                                              + (float(v2[2]) * se)[:, None]))
+        if max(float(np.max(np.abs(alpha), initial=0.0)), float(np.max(np.abs(beta), initial=0.0))) < 1e5:
+            out = np.empty((bsz, az.shape[0], el.shape[0]))
+            lattice_power_kernel(ul, alpha, beta, out)
+            return out
     ul = xp.take(u, asarray_like(inv, xp, dtype=xp.int64), axis=1)          # lattice order i * n2 + j
     ut = xp.reshape(xp.moveaxis(xp.reshape(ul, (bsz, n1, n2, r)), 2, 0), (n2, bsz * n1 * r))
     g_az, g_el = az.shape[0], el.shape[0]
