@@ -650,27 +650,12 @@ def config_to_toml(config, header: Sequence[str] = ()) -> str:
 
 
 def write_config(path, config, header: Sequence[str] = ()) -> Path:
-    """Write :func:`config_to_toml` of ``config`` to ``path`` atomically (temporary file + rename)."""
-    import tempfile
+    """Write :func:`config_to_toml` of ``config`` to ``path`` atomically (:func:`sensing.atomic_write`)."""
+    from sensing import atomic_write
 
     path = Path(path)
     text = config_to_toml(config, header)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        mask = os.umask(0)
-        os.umask(mask)
-        os.chmod(tmp, 0o666 & ~mask)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
+    atomic_write(path, lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
     return path
 
 

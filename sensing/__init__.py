@@ -22,6 +22,7 @@ from ._backend import (
     tensorly_backend,
     to_numpy,
 )
+from ._files import atomic_write
 from ._validation import (
     check_array,
     check_bool,
@@ -59,7 +60,7 @@ from . import _version
 __version__ = _version.__version__  # the one version source: sensing/_version.py
 
 __all__ = [
-    "Array", "HostCopy", "asarray_like", "cupy_available", "get_xp", "host_copy", "is_cupy_array", "is_cupy_namespace",
+    "Array", "HostCopy", "atomic_write", "asarray_like", "cupy_available", "get_xp", "host_copy", "is_cupy_array", "is_cupy_namespace",
     "is_numpy_array", "is_numpy_namespace", "namespace_for_backend", "tensorly_backend", "to_numpy",
     "check_array", "check_bool", "check_choice", "check_divides", "check_finite", "check_float",
     "check_int", "check_rng",

@@ -36,7 +36,30 @@ def temp_path_beside(path: Path) -> str:
 
 
 def atomic_write(path: Path, write: Callable[[str], None]) -> None:
-    """Call ``write(tmp_path)``, fsync the file and move it to ``path``; clean up on failure."""
+    """Call ``write(tmp_path)``, fsync the file and move it to ``path``; clean up on failure.
+
+    The one atomic-write mechanism of the package (datasets, sweep headers, figures, CSV,
+    configs): a reader never sees a half-written file, an interruption leaves the previous
+    version in place, and the rename is made durable by an fsync of the folder.
+
+    Parameters
+    ----------
+    path : path-like
+        Destination file; its folder must exist.
+    write : callable
+        ``write(tmp_path)`` writes the whole content to the temporary path it is given.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> from sensing import atomic_write
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     target = Path(d) / "notes.txt"
+    ...     atomic_write(target, lambda tmp: Path(tmp).write_text("hello"))
+    ...     print(target.read_text(), sorted(p.name for p in Path(d).iterdir()))
+    hello ['notes.txt']
+    """
     path = Path(path)
     tmp = temp_path_beside(path)
     try:
